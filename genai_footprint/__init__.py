@@ -1,0 +1,82 @@
+"""genai_footprint: the environmental footprint of every GenAI API call.
+
+Importing the package is cheap: every name below is loaded on first use (PEP 562), so nothing heavy —
+pydantic, the registry, any provider SDK — is imported until it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from genai_footprint._version import __version__
+
+if TYPE_CHECKING:
+    from genai_footprint._errors import (
+        GenAIFootprintError,
+        InvalidInputError,
+        RegistryError,
+        UnknownModelError,
+        UnknownZoneError,
+    )
+    from genai_footprint._estimate import estimate, reproduce
+    from genai_footprint._impacts import (
+        ElectricityMix,
+        EmbodiedImpacts,
+        EstimateInputs,
+        Impacts,
+        ImpactWarning,
+        Range,
+        UsageImpacts,
+    )
+    from genai_footprint._registry import register_model
+
+__all__ = [
+    "ElectricityMix",
+    "EmbodiedImpacts",
+    "EstimateInputs",
+    "GenAIFootprintError",
+    "ImpactWarning",
+    "Impacts",
+    "InvalidInputError",
+    "Range",
+    "RegistryError",
+    "UnknownModelError",
+    "UnknownZoneError",
+    "UsageImpacts",
+    "__version__",
+    "estimate",
+    "register_model",
+    "reproduce",
+]
+
+_LAZY: dict[str, str] = {
+    "ElectricityMix": "genai_footprint._impacts",
+    "EmbodiedImpacts": "genai_footprint._impacts",
+    "EstimateInputs": "genai_footprint._impacts",
+    "GenAIFootprintError": "genai_footprint._errors",
+    "ImpactWarning": "genai_footprint._impacts",
+    "Impacts": "genai_footprint._impacts",
+    "InvalidInputError": "genai_footprint._errors",
+    "Range": "genai_footprint._impacts",
+    "RegistryError": "genai_footprint._errors",
+    "UnknownModelError": "genai_footprint._errors",
+    "UnknownZoneError": "genai_footprint._errors",
+    "UsageImpacts": "genai_footprint._impacts",
+    "estimate": "genai_footprint._estimate",
+    "register_model": "genai_footprint._registry",
+    "reproduce": "genai_footprint._estimate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genai_footprint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,301 @@
+"""``estimate()``: gather every input (registry defaults, overridden by arguments), then run a methodology."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from numbers import Real
+from types import ModuleType
+from typing import Any
+
+from genai_footprint import _methodology
+from genai_footprint._errors import InvalidInputError, UnknownModelError, UnknownZoneError
+from genai_footprint._impacts import (
+    ElectricityMix,
+    EstimateInputs,
+    Impacts,
+    ImpactWarning,
+    Range,
+    TokensSource,
+    impacts_from_bounds,
+)
+from genai_footprint._registry import WARNING_MESSAGES, ModelRow, Registry, as_range, get_registry
+
+ParamValue = float | tuple[float, float]
+
+
+def _number(name: str, value: object, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InvalidInputError(name, f"expected a number, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInputError(name, f"must be finite, got {value!r}")
+    if number < 0 or (number == 0 and not allow_zero):
+        raise InvalidInputError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return number
+
+
+def _range(name: str, value: object, unit: str, *, allow_zero: bool = True) -> Range:
+    """A number or a ``(min, max)`` pair (list, tuple or Range) as a checked Range."""
+    if isinstance(value, Range):
+        value = (value.min, value.max)
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise InvalidInputError(name, f"a range is a (min, max) pair, got {value!r}")
+        lo = _number(f"{name}[min]", value[0], allow_zero=allow_zero)
+        hi = _number(f"{name}[max]", value[1], allow_zero=allow_zero)
+        if lo > hi:
+            raise InvalidInputError(name, f"inverted range: min {lo!r} > max {hi!r}")
+        return Range(min=lo, max=hi, unit=unit)
+    number = _number(name, value, allow_zero=allow_zero)
+    return Range(min=number, max=number, unit=unit)
+
+
+def _optional(name: str, value: object, *, allow_zero: bool = True) -> float | None:
+    return None if value is None else _number(name, value, allow_zero=allow_zero)
+
+
+def _custom_mix(zone: str | None, mix: Mapping[str, object]) -> ElectricityMix:
+    if not isinstance(mix, Mapping):
+        raise InvalidInputError("mix", f"expected a mapping with gwp, pe, adpe, wue; got {type(mix).__name__}")
+    unknown = set(mix) - {"gwp", "pe", "adpe", "wue"}
+    missing = {"gwp", "pe", "adpe", "wue"} - set(mix)
+    if unknown or missing:
+        parts = [f"missing {sorted(missing)}" if missing else "", f"unknown keys {sorted(unknown)}" if unknown else ""]
+        raise InvalidInputError("mix", "; ".join(p for p in parts if p) + " (expected gwp, pe, adpe, wue per kWh)")
+    return ElectricityMix(
+        zone=zone or "custom",
+        gwp=_number("mix['gwp']", mix["gwp"]),
+        pe=_number("mix['pe']", mix["pe"]),
+        adpe=_number("mix['adpe']", mix["adpe"]),
+        wue=_number("mix['wue']", mix["wue"]),
+        source="user",
+    )
+
+
+def _zone(registry: Registry, zone: object, argument: str = "zone") -> str:
+    if not isinstance(zone, str) or not zone.strip():
+        raise InvalidInputError(argument, f"expected a zone code such as 'FRA', got {zone!r}")
+    code = zone.strip().upper()
+    if code not in registry.mixes:
+        raise UnknownZoneError(zone, argument, registry.zone_suggestions(code))
+    return code
+
+
+def resolve_model(registry: Registry, provider: str | None, model: str) -> ModelRow:
+    """The registry row for ``model`` (searching every provider when ``provider`` is None)."""
+    if provider is not None:
+        row = registry.resolve(provider, model)
+        if row is None:
+            raise UnknownModelError(provider, model, registry.suggestions(provider, model))
+        return row
+    found = {id(r): r for p in registry.providers if (r := registry.resolve(p, model)) is not None}
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found:
+        raise UnknownModelError(None, model, registry.suggestions(None, model))
+    owners = sorted(r.provider for r in found.values())
+    raise InvalidInputError("provider", f"model {model!r} is served by several providers ({owners}); name one")
+
+
+def estimate(
+    provider: str | None = None,
+    model: str | None = None,
+    *,
+    output_tokens: float,
+    latency_s: float | None = None,
+    zone: str | None = None,
+    active_params: ParamValue | None = None,
+    total_params: ParamValue | None = None,
+    tps: float | None = None,
+    ttft: float | None = None,
+    pue: ParamValue | None = None,
+    wue: ParamValue | None = None,
+    mix: Mapping[str, float] | None = None,
+    methodology: str = _methodology.DEFAULT_VERSION,
+) -> Impacts:
+    """Estimate the impacts of one text-generation request.
+
+    With ``model``, the registry supplies every input and any keyword given overrides it; without,
+    ``active_params`` and ``total_params`` (billions; a number or a ``(min, max)`` tuple) are required.
+    ``latency_s`` is the measured wall-clock time of the request (None: unknown). ``zone`` is an ISO 3166-1
+    alpha-3 code (or ``WOR``); ``mix`` replaces the zone's factors with ``{"gwp", "pe", "adpe", "wue"}`` per kWh.
+
+    Raises ``UnknownModelError`` for a model not in the registry and ``InvalidInputError`` (a ``ValueError``)
+    naming the argument for any other bad input.
+    """
+    return _estimate(
+        provider,
+        model,
+        output_tokens=output_tokens,
+        latency_s=latency_s,
+        zone=zone,
+        active_params=active_params,
+        total_params=total_params,
+        tps=tps,
+        ttft=ttft,
+        pue=pue,
+        wue=wue,
+        mix=mix,
+        methodology=methodology,
+    )
+
+
+def _estimate(
+    provider: str | None,
+    model: str | None,
+    *,
+    output_tokens: object,
+    latency_s: object = None,
+    zone: object = None,
+    active_params: object = None,
+    total_params: object = None,
+    tps: object = None,
+    ttft: object = None,
+    pue: object = None,
+    wue: object = None,
+    mix: Mapping[str, object] | None = None,
+    methodology: str = _methodology.DEFAULT_VERSION,
+    tokens_source: TokensSource = "given",
+    measured_ttft_s: float | None = None,
+    stream: bool | None = None,
+    extra_warnings: tuple[ImpactWarning, ...] = (),
+    registry: Registry | None = None,
+) -> Impacts:
+    method = _methodology.get(methodology)
+    tokens = _number("output_tokens", output_tokens)
+    latency = _optional("latency_s", latency_s)
+    reg = registry or get_registry()
+
+    provider_name: str | None = None
+    if provider is not None:
+        if not isinstance(provider, str):
+            raise InvalidInputError("provider", f"expected a provider name, got {provider!r}")
+        provider_name = reg.provider_name(provider)
+        if provider_name is None:
+            raise InvalidInputError("provider", f"unknown provider {provider!r}; known: {', '.join(reg.providers)}")
+
+    row: ModelRow | None = None
+    if model is not None:
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidInputError("model", f"expected a model name, got {model!r}")
+        row = resolve_model(reg, provider_name, model)
+        provider_name = row.provider
+    elif active_params is None or total_params is None:
+        missing = [n for n, v in (("active_params", active_params), ("total_params", total_params)) if v is None]
+        raise InvalidInputError(" and ".join(missing), "required when no model is given (billions of parameters)")
+    prov = reg.providers[provider_name] if provider_name else None
+
+    active = _range("active_params", active_params, "B params", allow_zero=False) if active_params is not None else None
+    total = _range("total_params", total_params, "B params", allow_zero=False) if total_params is not None else None
+    if active is None:
+        assert row is not None
+        active = row.active_range
+    if total is None:
+        total = row.total_range if row is not None else active
+    if active.min > total.min or active.max > total.max:
+        raise InvalidInputError("active_params", f"active parameters {active} exceed total parameters {total}")
+
+    tps_value = _optional("tps", tps, allow_zero=False) if tps is not None else (row.tps if row else None)
+    ttft_value = _optional("ttft", ttft) if ttft is not None else (row.ttft_s if row else None)
+
+    def datacenter(name: str, given: object, own: object, unit: str) -> Range:
+        if given is not None:
+            return _range(name, given, unit, allow_zero=name != "pue")
+        if own is not None:
+            return as_range(own, unit)  # type: ignore[arg-type]
+        if prov is not None:
+            return as_range(getattr(prov, name), unit)
+        raise InvalidInputError(name, "required when no provider is given (the datacenter's figure is unknown)")
+
+    pue_range = datacenter("pue", pue, row.pue if row else None, "")
+    wue_range = datacenter("wue", wue, row.wue if row else None, "L/kWh")
+
+    warnings: list[ImpactWarning] = []
+    if zone is not None:
+        zone_code = _zone(reg, zone)
+    elif row is not None and row.zone is not None:
+        zone_code = row.zone
+    elif prov is not None:
+        zone_code = prov.zone
+    elif mix is not None:
+        zone_code = None  # type: ignore[assignment]
+    else:
+        zone_code = "WOR"
+        warnings.append(ImpactWarning(code="zone-world-default", message="No provider or zone given; the world electricity mix is used."))
+    mix_model = _custom_mix(zone_code, mix) if mix is not None else reg.mix_models[zone_code]
+
+    if row is not None:
+        warnings.extend(ImpactWarning(code=c, message=WARNING_MESSAGES[c]) for c in row.warnings)
+    if mix_model.world_fallback:
+        factors = ", ".join(mix_model.world_fallback)
+        warnings.append(
+            ImpactWarning(
+                code="electricity-mix-world",
+                message=f"{WARNING_MESSAGES['electricity-mix-world']} for {factors} in zone {mix_model.zone}.",
+            )
+        )
+    warnings.extend(extra_warnings)
+
+    inputs = EstimateInputs.model_validate(
+        {
+            "provider": provider_name,
+            "model_requested": model,
+            "model_resolved": row.name if row else None,
+            "zone": mix_model.zone,
+            "output_tokens": tokens,
+            "tokens_source": tokens_source,
+            "latency_s": latency,
+            "measured_ttft_s": measured_ttft_s,
+            "stream": stream,
+            "active_params": active,
+            "total_params": total,
+            "tps": tps_value,
+            "ttft_s": ttft_value,
+            "pue": pue_range,
+            "wue": wue_range,
+            "mix": mix_model,
+            "registry_version": reg.version if (row is not None or mix is None) else None,
+        }
+    )
+    return _run(method, inputs, tuple(warnings))
+
+
+def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:
+    """Recompute an estimate from its recorded inputs alone (no registry lookup)."""
+    recorded = inputs if isinstance(inputs, EstimateInputs) else EstimateInputs.model_validate(inputs)
+    return _run(_methodology.get(methodology_version), recorded, ())
+
+
+def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarning, ...]) -> Impacts:
+    """Run ``method`` on ``inputs``: the one place an estimate's numbers are computed."""
+    mix = inputs.mix
+    bounds = method.compute(
+        active_params_b=(inputs.active_params.min, inputs.active_params.max),
+        total_params_b=(inputs.total_params.min, inputs.total_params.max),
+        output_tokens=inputs.output_tokens,
+        latency_s=inputs.latency_s,
+        tps=inputs.tps,
+        ttft_s=inputs.ttft_s,
+        pue=(inputs.pue.min, inputs.pue.max),
+        wue_onsite=(inputs.wue.min, inputs.wue.max),
+        mix_gwp=mix.gwp,
+        mix_pe=mix.pe,
+        mix_adpe=mix.adpe,
+        mix_wue=mix.wue,
+    )
+    return impacts_from_bounds(
+        {
+            "usage.energy": bounds.energy,
+            "usage.gwp": bounds.usage_gwp,
+            "usage.pe": bounds.usage_pe,
+            "usage.adpe": bounds.usage_adpe,
+            "usage.wcf": bounds.wcf,
+            "embodied.gwp": bounds.embodied_gwp,
+            "embodied.pe": bounds.embodied_pe,
+            "embodied.adpe": bounds.embodied_adpe,
+        },
+        methodology_version=method.VERSION,
+        inputs=inputs,
+        warnings=warnings,
+    )
