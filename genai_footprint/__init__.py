@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         UnknownZoneError,
     )
     from genai_footprint._estimate import estimate, reproduce
+    from genai_footprint._instrument._lifecycle import init, shutdown
     from genai_footprint._impacts import (
         ElectricityMix,
         EmbodiedImpacts,
@@ -46,8 +47,10 @@ __all__ = [
     "UsageImpacts",
     "__version__",
     "estimate",
+    "init",
     "register_model",
     "reproduce",
+    "shutdown",
 ]
 
 _LAZY: dict[str, str] = {
@@ -64,6 +67,8 @@ _LAZY: dict[str, str] = {
     "UnknownZoneError": "genai_footprint._errors",
     "UsageImpacts": "genai_footprint._impacts",
     "estimate": "genai_footprint._estimate",
+    "init": "genai_footprint._instrument._lifecycle",
+    "shutdown": "genai_footprint._instrument._lifecycle",
     "register_model": "genai_footprint._registry",
     "reproduce": "genai_footprint._estimate",
 }

@@ -19,7 +19,7 @@ from genai_footprint._impacts import (
     TokensSource,
     impacts_from_bounds,
 )
-from genai_footprint._registry import WARNING_MESSAGES, ModelRow, Registry, as_range, get_registry
+from genai_footprint._registry import ModelRow, Registry, get_registry
 
 ParamValue = float | tuple[float, float]
 
@@ -160,6 +160,8 @@ def _estimate(
     measured_ttft_s: float | None = None,
     stream: bool | None = None,
     extra_warnings: tuple[ImpactWarning, ...] = (),
+    model_requested: str | None = None,
+    model_served: str | None = None,
     registry: Registry | None = None,
 ) -> Impacts:
     method = _methodology.get(methodology)
@@ -199,17 +201,22 @@ def _estimate(
     tps_value = _optional("tps", tps, allow_zero=False) if tps is not None else (row.tps if row else None)
     ttft_value = _optional("ttft", ttft) if ttft is not None else (row.ttft_s if row else None)
 
-    def datacenter(name: str, given: object, own: object, unit: str) -> Range:
-        if given is not None:
-            return _range(name, given, unit, allow_zero=name != "pue")
-        if own is not None:
-            return as_range(own, unit)  # type: ignore[arg-type]
-        if prov is not None:
-            return as_range(getattr(prov, name), unit)
-        raise InvalidInputError(name, "required when no provider is given (the datacenter's figure is unknown)")
-
-    pue_range = datacenter("pue", pue, row.pue if row else None, "")
-    wue_range = datacenter("wue", wue, row.wue if row else None, "L/kWh")
+    if pue is not None:
+        pue_range = _range("pue", pue, "", allow_zero=False)
+    elif row is not None and row.pue_range is not None:
+        pue_range = row.pue_range
+    elif prov is not None:
+        pue_range = prov.pue_range
+    else:
+        raise InvalidInputError("pue", "required when no provider is given (the datacenter's figure is unknown)")
+    if wue is not None:
+        wue_range = _range("wue", wue, "L/kWh")
+    elif row is not None and row.wue_range is not None:
+        wue_range = row.wue_range
+    elif prov is not None:
+        wue_range = prov.wue_range
+    else:
+        raise InvalidInputError("wue", "required when no provider is given (the datacenter's figure is unknown)")
 
     warnings: list[ImpactWarning] = []
     if zone is not None:
@@ -226,21 +233,16 @@ def _estimate(
     mix_model = _custom_mix(zone_code, mix) if mix is not None else reg.mix_models[zone_code]
 
     if row is not None:
-        warnings.extend(ImpactWarning(code=c, message=WARNING_MESSAGES[c]) for c in row.warnings)
-    if mix_model.world_fallback:
-        factors = ", ".join(mix_model.world_fallback)
-        warnings.append(
-            ImpactWarning(
-                code="electricity-mix-world",
-                message=f"{WARNING_MESSAGES['electricity-mix-world']} for {factors} in zone {mix_model.zone}.",
-            )
-        )
+        warnings.extend(row.impact_warnings)
+    if mix is None:
+        warnings.extend(reg.mix_warnings[mix_model.zone])
     warnings.extend(extra_warnings)
 
     inputs = EstimateInputs.model_validate(
         {
             "provider": provider_name,
-            "model_requested": model,
+            "model_requested": model_requested or model,
+            "model_served": model_served,
             "model_resolved": row.name if row else None,
             "zone": mix_model.zone,
             "output_tokens": tokens,
@@ -286,14 +288,14 @@ def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarni
     )
     return impacts_from_bounds(
         {
-            "usage.energy": bounds.energy,
-            "usage.gwp": bounds.usage_gwp,
-            "usage.pe": bounds.usage_pe,
-            "usage.adpe": bounds.usage_adpe,
-            "usage.wcf": bounds.wcf,
-            "embodied.gwp": bounds.embodied_gwp,
-            "embodied.pe": bounds.embodied_pe,
-            "embodied.adpe": bounds.embodied_adpe,
+            "usage.energy": bounds[0],
+            "usage.gwp": bounds[1],
+            "usage.pe": bounds[2],
+            "usage.adpe": bounds[3],
+            "usage.wcf": bounds[4],
+            "embodied.gwp": bounds[5],
+            "embodied.pe": bounds[6],
+            "embodied.adpe": bounds[7],
         },
         methodology_version=method.VERSION,
         inputs=inputs,

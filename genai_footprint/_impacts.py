@@ -123,8 +123,9 @@ class EstimateInputs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     provider: str | None = None
-    model_requested: str | None = None
-    model_resolved: str | None = None
+    model_requested: str | None = None  # the name the caller asked for
+    model_served: str | None = None  # the name the provider answered with (e.g. a dated snapshot)
+    model_resolved: str | None = None  # the registry row the figures came from
     zone: str
     output_tokens: float
     tokens_source: TokensSource = "given"
@@ -234,32 +235,51 @@ def impacts_from_bounds(
     """Build an ``Impacts`` from ``(min, max)`` bounds keyed as ``ALL_KEYS``, validated in one pass.
 
     Where the totals ``energy``/``gwp``/``pe``/``adpe``/``wcf`` are absent they are derived: energy and
-    water equal their usage part; gwp, pe and adpe are usage plus embodied.
+    water equal their usage part; gwp, pe and adpe are usage plus embodied. This runs once per instrumented
+    call, so it is written flat: one core validation of plain dicts.
     """
-    for value in bounds.values():
-        if not (math.isfinite(value[0]) and math.isfinite(value[1])):
-            raise ValueError(f"non-finite impact bounds {bounds!r}")
-
-    def rng(key: str, criterion: str) -> dict[str, Any]:
-        lo, hi = bounds[key]
-        return {"min": lo, "max": hi, "unit": UNITS[criterion]}
-
-    def total(c: str) -> dict[str, Any]:
-        if c in bounds:
-            return rng(c, c)
-        if c in EMBODIED_KEYS:
-            u, e = bounds[f"usage.{c}"], bounds[f"embodied.{c}"]
-            return {"min": u[0] + e[0], "max": u[1] + e[1], "unit": UNITS[c]}
-        return rng(f"usage.{c}", c)
-
-    return Impacts.model_validate(
+    ue, ug, up, ua, uw = (
+        bounds["usage.energy"],
+        bounds["usage.gwp"],
+        bounds["usage.pe"],
+        bounds["usage.adpe"],
+        bounds["usage.wcf"],
+    )
+    eg, ep, ea = bounds["embodied.gwp"], bounds["embodied.pe"], bounds["embodied.adpe"]
+    te = bounds.get("energy", ue)
+    tw = bounds.get("wcf", uw)
+    tg = bounds.get("gwp") or (ug[0] + eg[0], ug[1] + eg[1])
+    tp = bounds.get("pe") or (up[0] + ep[0], up[1] + ep[1])
+    ta = bounds.get("adpe") or (ua[0] + ea[0], ua[1] + ea[1])
+    # One check for all: a NaN or an infinity anywhere makes the sum non-finite.
+    if not math.isfinite(sum(ue + ug + up + ua + uw + eg + ep + ea + te + tw + tg + tp + ta)):
+        raise ValueError(f"non-finite impact bounds {bounds!r}")
+    kwh, co2, mj, sb, litres = "kWh", "kgCO2eq", "MJ", "kgSbeq", "L"
+    return _VALIDATE_IMPACTS(
         {
-            **{c: total(c) for c in USAGE_KEYS},
-            "usage": {c: rng(f"usage.{c}", c) for c in USAGE_KEYS},
-            "embodied": {c: rng(f"embodied.{c}", c) for c in EMBODIED_KEYS},
+            "energy": {"min": te[0], "max": te[1], "unit": kwh},
+            "gwp": {"min": tg[0], "max": tg[1], "unit": co2},
+            "pe": {"min": tp[0], "max": tp[1], "unit": mj},
+            "adpe": {"min": ta[0], "max": ta[1], "unit": sb},
+            "wcf": {"min": tw[0], "max": tw[1], "unit": litres},
+            "usage": {
+                "energy": {"min": ue[0], "max": ue[1], "unit": kwh},
+                "gwp": {"min": ug[0], "max": ug[1], "unit": co2},
+                "pe": {"min": up[0], "max": up[1], "unit": mj},
+                "adpe": {"min": ua[0], "max": ua[1], "unit": sb},
+                "wcf": {"min": uw[0], "max": uw[1], "unit": litres},
+            },
+            "embodied": {
+                "gwp": {"min": eg[0], "max": eg[1], "unit": co2},
+                "pe": {"min": ep[0], "max": ep[1], "unit": mj},
+                "adpe": {"min": ea[0], "max": ea[1], "unit": sb},
+            },
             "methodology_version": methodology_version,
             "inputs": inputs,
             "warnings": warnings,
             "calls": calls,
         }
     )
+
+
+_VALIDATE_IMPACTS = Impacts.model_validate

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from genai_footprint._errors import RegistryError
-from genai_footprint._impacts import ElectricityMix, Range
+from genai_footprint._impacts import ElectricityMix, ImpactWarning, Range
 
 SCHEMA_VERSION = 1
 WARNING_MESSAGES = {
@@ -99,6 +99,18 @@ class ModelRow(_Row):
     def total_range(self) -> Range:
         return as_range(self.total_params_b, "B params")
 
+    @cached_property
+    def pue_range(self) -> Range | None:
+        return None if self.pue is None else as_range(self.pue, "")
+
+    @cached_property
+    def wue_range(self) -> Range | None:
+        return None if self.wue is None else as_range(self.wue, "L/kWh")
+
+    @cached_property
+    def impact_warnings(self) -> tuple[ImpactWarning, ...]:
+        return tuple(ImpactWarning(code=c, message=WARNING_MESSAGES[c]) for c in self.warnings)
+
 
 class ProviderRow(_Row):
     provider: str
@@ -108,6 +120,14 @@ class ProviderRow(_Row):
     wue: NonNegative | Bounds
     notes: str = ""
     sources: Annotated[tuple[str, ...], Field(min_length=1)]
+
+    @cached_property
+    def pue_range(self) -> Range:
+        return as_range(self.pue, "")
+
+    @cached_property
+    def wue_range(self) -> Range:
+        return as_range(self.wue, "L/kWh")
 
 
 class MixRow(_Row):
@@ -325,6 +345,18 @@ class Registry:
 
     def zone_suggestions(self, zone: str) -> Sequence[str]:
         return difflib.get_close_matches(zone.upper(), list(self.mixes), n=3, cutoff=0.5)
+
+    @cached_property
+    def mix_warnings(self) -> dict[str, tuple[ImpactWarning, ...]]:
+        """Per zone, the warning that some of its factors are world values (empty when none are)."""
+        out: dict[str, tuple[ImpactWarning, ...]] = {}
+        for zone, row in self.mixes.items():
+            if row.world_fallback:
+                message = f"{WARNING_MESSAGES['electricity-mix-world']} for {', '.join(row.world_fallback)} in zone {zone}."
+                out[zone] = (ImpactWarning(code="electricity-mix-world", message=message),)
+            else:
+                out[zone] = ()
+        return out
 
     @cached_property
     def mix_models(self) -> dict[str, ElectricityMix]:

@@ -1,0 +1,234 @@
+"""OpenAI (``openai`` 3.x): chat completions, Responses, legacy completions — sync, async, streams.
+
+Tested with openai 3.54. Also reached through Azure OpenAI clients, any OpenAI-compatible ``base_url``,
+``with_raw_response`` / ``with_streaming_response`` and the SDK's ``.stream()`` helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_footprint._instrument._common import client_host, given, host_zone, new_call, region_zone
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
+
+PROVIDER = "openai"
+_AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def _is_azure(instance: Any, host: str) -> bool:
+    client = getattr(instance, "_client", None)
+    return host.endswith(_AZURE_SUFFIXES) or type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
+
+
+def _accepts_stream_usage(host: str, azure: bool) -> bool:
+    """Endpoints known to accept ``stream_options.include_usage``; other compatible servers may reject it."""
+    return azure or host == "api.openai.com" or host.endswith(".api.openai.com")
+
+
+def _headers_zone(call: Call, headers: Any) -> str | None:
+    try:
+        return region_zone(PROVIDER, headers.get("x-ms-region"))
+    except Exception:
+        return None
+
+
+class _Base:
+    provider = PROVIDER
+    usage_field = "completion_tokens"
+
+    def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
+        host = client_host(instance)
+        azure = _is_azure(instance, host)
+        call = new_call(self, settings, kwargs, zone_hint=host_zone(host))  # type: ignore[arg-type]
+        call.client = "azure" if azure else None
+        return call, host, azure
+
+    def headers_zone(self, call: Call, headers: Any) -> str | None:
+        return _headers_zone(call, headers) if call.client == "azure" else None
+
+    def observe(self, call: Call, response: Any) -> Observation:
+        usage = getattr(response, "usage", None)
+        tokens = getattr(usage, self.usage_field, None) if usage is not None else None
+        return Observation(
+            model=getattr(response, "model", None) or None,
+            output_tokens=tokens,
+            tokens_source="usage",
+        )
+
+
+def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: bool) -> None:
+    """Ask a stream to end with a usage chunk when the caller did not; the chunk is hidden from them."""
+    if not (call.stream and call.settings.request_stream_usage and _accepts_stream_usage(host, azure)):
+        return
+    options = kwargs.get("stream_options")
+    if given(options):
+        if not isinstance(options, dict) or "include_usage" in options:
+            return  # the caller decided
+        kwargs["stream_options"] = {**options, "include_usage": True}
+    else:
+        kwargs["stream_options"] = {"include_usage": True}
+    call.injected_stream_usage = True
+
+
+class _ChoicesStreamObserver:
+    """Chat / legacy completion chunks: usage arrives in a last chunk with no choices (when asked for)."""
+
+    __slots__ = ("call", "model", "tokens", "texts", "zone")
+
+    def __init__(self, call: Call, zone: str | None) -> None:
+        self.call = call
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def on_item(self, chunk: Any) -> bool:
+        if self.model is None and chunk.model:  # Azure's first chunk has model == ""
+            self.model = chunk.model
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                self._text(choice)
+        usage = chunk.usage
+        if usage is not None:
+            self.tokens = usage.completion_tokens
+            return bool(choices) or not self.call.injected_stream_usage
+        return True
+
+    def _text(self, choice: Any) -> None:
+        delta = choice.delta
+        if delta is None:
+            return
+        if delta.content:
+            self.texts.append(delta.content)
+        if delta.tool_calls:
+            for tool_call in delta.tool_calls:
+                function = tool_call.function
+                if function is not None and function.arguments:
+                    self.texts.append(function.arguments)
+        refusal = getattr(delta, "refusal", None)
+        if refusal:
+            self.texts.append(refusal)
+
+    def result(self) -> Observation:
+        return Observation(
+            model=self.model,
+            output_tokens=self.tokens,
+            tokens_source="usage",
+            zone_hint=self.zone,
+            text=self.texts,
+        )
+
+
+class _LegacyStreamObserver(_ChoicesStreamObserver):
+    __slots__ = ()
+
+    def _text(self, choice: Any) -> None:
+        if choice.text:
+            self.texts.append(choice.text)
+
+
+def _stream_zone(endpoint: Any, call: Call, stream: Any) -> str | None:
+    response = getattr(stream, "response", None)
+    return endpoint.headers_zone(call, response.headers) if response is not None else None
+
+
+class ChatCompletions(_Base):
+    """``chat.completions.create`` / ``parse`` (and everything built on them)."""
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+        call, host, azure = self._call(instance, kwargs, settings)
+        _ask_for_stream_usage(call, kwargs, host, azure)
+        return call
+
+    def stream_observer(self, call: Call, stream: Any) -> _ChoicesStreamObserver:
+        return _ChoicesStreamObserver(call, _stream_zone(self, call, stream))
+
+
+class Completions(ChatCompletions):
+    """Legacy ``completions.create``."""
+
+    def stream_observer(self, call: Call, stream: Any) -> _ChoicesStreamObserver:
+        return _LegacyStreamObserver(call, _stream_zone(self, call, stream))
+
+
+_RESPONSE_END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSE_TEXT_EVENTS = frozenset(
+    {"response.output_text.delta", "response.function_call_arguments.delta", "response.refusal.delta"}
+)
+
+
+class _ResponsesStreamObserver:
+    """Responses API events: usage on the terminal ``response.completed`` / ``.incomplete`` / ``.failed``."""
+
+    __slots__ = ("model", "tokens", "texts", "zone")
+
+    def __init__(self, zone: str | None) -> None:
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def on_item(self, event: Any) -> bool:
+        kind = event.type
+        if kind in _RESPONSE_TEXT_EVENTS:
+            self.texts.append(event.delta)
+        elif kind in _RESPONSE_END_EVENTS or kind == "response.created":
+            response = event.response
+            self.model = response.model or self.model
+            usage = response.usage
+            if usage is not None:
+                self.tokens = usage.output_tokens
+        return True
+
+    def result(self) -> Observation:
+        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+
+
+class Responses(_Base):
+    """``responses.create`` / ``parse`` (and ``beta.responses``)."""
+
+    usage_field = "output_tokens"
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+        return self._call(instance, kwargs, settings)[0]
+
+    def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
+        return _ResponsesStreamObserver(_stream_zone(self, call, stream))
+
+
+CHAT = ChatCompletions()
+RESPONSES = Responses()
+COMPLETIONS = Completions()
+
+_CHAT = "openai.resources.chat.completions.completions"
+_RESP = "openai.resources.responses.responses"
+_BETA_RESP = "openai.resources.beta.responses.responses"
+_LEGACY = "openai.resources.completions"
+
+TARGETS = (
+    Target(_CHAT, "Completions", "create", "sync", CHAT),
+    Target(_CHAT, "Completions", "parse", "sync", CHAT),
+    Target(_CHAT, "AsyncCompletions", "create", "async", CHAT),
+    Target(_CHAT, "AsyncCompletions", "parse", "async", CHAT),
+    Target(_RESP, "Responses", "create", "sync", RESPONSES),
+    Target(_RESP, "Responses", "parse", "sync", RESPONSES),
+    Target(_RESP, "AsyncResponses", "create", "async", RESPONSES),
+    Target(_RESP, "AsyncResponses", "parse", "async", RESPONSES),
+    Target(_BETA_RESP, "Responses", "create", "sync", RESPONSES),
+    Target(_BETA_RESP, "AsyncResponses", "create", "async", RESPONSES),
+    Target(_LEGACY, "Completions", "create", "sync", COMPLETIONS),
+    Target(_LEGACY, "AsyncCompletions", "create", "async", COMPLETIONS),
+    # Raw responses: the plain path parses through APIResponse too (it is where response headers are read).
+    Target("openai._legacy_response", "LegacyAPIResponse", "parse", "sync", None, hook="raw_parse"),
+    Target("openai._response", "APIResponse", "parse", "sync", None, hook="raw_parse"),
+    Target("openai._response", "AsyncAPIResponse", "parse", "async", None, hook="raw_parse"),
+)
+
+SPEC = ProviderSpec(
+    name=PROVIDER,
+    distribution="openai",
+    import_name="openai",
+    tested=((3, 54), (4,)),
+    targets=TARGETS,
+)

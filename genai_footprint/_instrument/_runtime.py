@@ -1,0 +1,541 @@
+"""The generic machinery: one wrapper per call shape, stream proxies, and the patch lifecycle.
+
+Rule: only the SDK's own call may raise to the user. Everything we add before or after it runs under
+``_guard`` (log at debug level, step aside) and the object returned is the very object the SDK returned —
+a stream is handed back inside a transparent proxy.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from genai_footprint._errors import GenAIFootprintError
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
+
+if TYPE_CHECKING:
+    from genai_footprint._impacts import Impacts
+
+logger = logging.getLogger("genai_footprint")
+
+_ATTR = "impacts"
+_PENDING = "_genai_footprint_pending"  # set on a raw-response object: the call its parse() completes
+
+# The instrumented call in progress in this thread / task, so a hook deeper in the SDK (the response parser,
+# where headers are visible) can add what it sees to it.
+_CURRENT: ContextVar[Call | None] = ContextVar("genai_footprint_call", default=None)
+
+
+def _is_stream(result: Any) -> bool:
+    # SDK streams are iterators; response models are not (pydantic models have __iter__ but no __next__).
+    return hasattr(result, "__next__") or hasattr(result, "__anext__")
+
+
+def _is_raw_response(result: Any) -> bool:
+    # with_raw_response / with_streaming_response objects: the HTTP response plus a parse() method.
+    return hasattr(result, "http_response") and hasattr(type(result), "parse")
+
+
+def _internal_error(where: str) -> None:
+    logger.debug("genai_footprint: internal error in %s; the SDK call is unaffected", where, exc_info=True)
+
+
+def _attach(obj: Any, impacts: Impacts | None) -> None:
+    # object.__setattr__ bypasses pydantic's __setattr__ (which refuses unknown fields on some SDKs) and
+    # leaves the object's fields, model_dump(), == and repr untouched.
+    object.__setattr__(obj, _ATTR, impacts)
+
+
+class Runtime:
+    """What the wrappers close over. ``settings`` is None once shut down: wrappers then pass straight through."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings: Settings | None = settings
+        self.listeners: tuple[Callable[[Call, Observation, Impacts | None], None], ...] = ()
+        self._unknown_warned: set[tuple[str, str]] = set()
+
+    # -- after the SDK returned -----------------------------------------------------------------------
+
+    def after(self, call: Call, result: Any, end: float) -> Any:
+        """Annotate ``result`` (or proxy it, for a stream); never raises."""
+        try:
+            if _is_raw_response(result):
+                # with_raw_response / with_streaming_response: annotate what parse() gives.
+                object.__setattr__(result, _PENDING, [call, end, None])
+                return result
+            if _is_stream(result):
+                return self.proxy_stream(call, result)
+            observation = call.endpoint.observe(call, result)
+            _attach(result, self.complete(call, observation, end))
+        except Exception:
+            _internal_error("after")
+        return result
+
+    def proxy_stream(self, call: Call, stream: Any) -> Any:
+        observer = call.endpoint.stream_observer(call, stream)
+        try:
+            setattr(stream, _ATTR, None)  # readable before the end; set for real when the stream ends
+        except Exception:
+            _internal_error("proxy_stream")
+        if hasattr(stream, "__anext__") or hasattr(stream, "__aiter__"):
+            return AsyncStreamProxy(stream, self, call, observer)
+        return SyncStreamProxy(stream, self, call, observer)
+
+    def complete(
+        self,
+        call: Call,
+        observation: Observation,
+        end: float,
+        first_item_at: float | None = None,
+        ended_early: bool = False,
+    ) -> Impacts | None:
+        """The impacts of a finished call, or None when its model is not in the registry."""
+        from genai_footprint._estimate import _estimate
+        from genai_footprint._impacts import ImpactWarning
+        from genai_footprint._registry import get_registry
+
+        settings = call.settings
+        registry = get_registry()
+        name = None
+        for candidate in (observation.model, call.model_requested):
+            if candidate and registry.resolve(call.provider, candidate) is not None:
+                name = candidate
+                break
+        if name is None:
+            self._warn_unknown(call.provider, observation.model or call.model_requested)
+            self._notify(call, observation, None)
+            return None
+
+        tokens, source = observation.output_tokens, observation.tokens_source
+        extra: list[ImpactWarning] = []
+        if tokens is None:
+            from genai_footprint._instrument._tokens import count_output_tokens
+
+            tokens, source = count_output_tokens(name, observation.text or ())
+            extra.append(
+                ImpactWarning(
+                    code="tokens-counted",
+                    message=f"The provider reported no usage; output tokens were counted from the text ({source}).",
+                )
+            )
+        if ended_early and observation.tokens_source != "usage" or ended_early and observation.output_tokens is None:
+            extra.append(
+                ImpactWarning(
+                    code="stream-partial",
+                    message="The stream was closed before its end; impacts cover the tokens received so far.",
+                )
+            )
+        zone = settings.zone or settings.zones_by_provider.get(call.provider) or _valid_zone(
+            registry.mixes, observation.zone_hint or call.zone_hint
+        )
+        impacts = _estimate(
+            call.provider,
+            name,
+            output_tokens=tokens,
+            latency_s=end - call.start,
+            zone=zone,
+            tokens_source=source,
+            measured_ttft_s=None if first_item_at is None else first_item_at - call.start,
+            stream=call.stream,
+            extra_warnings=tuple(extra),
+            model_requested=call.model_requested,
+            model_served=observation.model,
+            registry=registry,
+        )
+        self._notify(call, observation, impacts)
+        return impacts
+
+    def _notify(self, call: Call, observation: Observation, impacts: Impacts | None) -> None:
+        for listener in self.listeners:
+            try:
+                listener(call, observation, impacts)
+            except Exception:
+                _internal_error("listener")
+
+    def _warn_unknown(self, provider: str, model: str | None) -> None:
+        key = (provider, model or "")
+        if key in self._unknown_warned:
+            return
+        self._unknown_warned.add(key)
+        logger.warning(
+            "genai_footprint: model %r of provider %r is not in the registry; its calls get impacts=None. "
+            "Add it with genai_footprint.register_model(%r, %r, active_params=..., total_params=...).",
+            model,
+            provider,
+            provider,
+            model,
+        )
+
+
+def _valid_zone(mixes: dict[str, Any], hint: str | None) -> str | None:
+    return hint if hint is not None and hint in mixes else None
+
+
+# -- wrappers -------------------------------------------------------------------------------------------
+
+
+def _begin(target: Target, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call | None:
+    try:
+        assert target.endpoint is not None
+        return target.endpoint.begin(instance, args, kwargs, settings)
+    except Exception:
+        _internal_error("begin")
+        return None
+
+
+def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
+    """The wrapper of a generation method; ``target.shape`` says whether it returns a coroutine."""
+    perf_counter = time.perf_counter
+    current = _CURRENT
+
+    if target.shape == "sync":
+
+        def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            settings = runtime.settings
+            if settings is None:
+                return wrapped(*args, **kwargs)
+            call = _begin(target, instance, args, kwargs, settings)
+            if call is None:
+                return wrapped(*args, **kwargs)
+            token = current.set(call)
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                current.reset(token)
+            return runtime.after(call, result, perf_counter())
+
+        return sync_wrapper
+
+    async def finish(call: Call, awaitable: Any) -> Any:
+        token = current.set(call)
+        try:
+            result = await awaitable
+        finally:
+            current.reset(token)
+        return runtime.after(call, result, perf_counter())
+
+    def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        settings = runtime.settings
+        if settings is None:
+            return wrapped(*args, **kwargs)
+        call = _begin(target, instance, args, kwargs, settings)
+        # Called now, as without us (the SDK checks its arguments at call time); awaited by the caller.
+        awaitable = wrapped(*args, **kwargs)
+        if call is None:
+            return awaitable
+        return finish(call, awaitable)
+
+    return async_wrapper
+
+
+def _parsed(runtime: Runtime, raw: Any, parsed: Any) -> Any:
+    """After a raw response's parse(): annotate (or proxy) what it gave, once per raw response.
+
+    The SDK's plain path parses through the same class inside the call: there we only read the response
+    headers into the call in progress (e.g. Azure's serving region).
+    """
+    try:
+        pending = raw.__dict__.get(_PENDING)
+        if pending is None:
+            call = _CURRENT.get()
+            if call is not None and call.zone_hint is None:
+                call.zone_hint = call.endpoint.headers_zone(call, raw.http_response.headers)
+            return parsed
+        call, end, done = pending
+        if done is not None:
+            original, returned = done
+            return returned if parsed is original else parsed
+        if call.zone_hint is None:
+            call.zone_hint = call.endpoint.headers_zone(call, raw.http_response.headers)
+        if end is None:  # with_streaming_response: the body is read by this parse()
+            end = time.perf_counter()
+        returned = runtime.after(call, parsed, end)
+        pending[2] = (parsed, returned)
+        return returned
+    except Exception:
+        _internal_error("parse")
+        return parsed
+
+
+def make_parse_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
+    """The wrapper of a raw response's ``parse()``: the SDK call itself happened in a wrapped method."""
+    if target.shape == "sync":
+
+        def sync_parse(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            parsed = wrapped(*args, **kwargs)
+            return _parsed(runtime, instance, parsed) if runtime.settings is not None else parsed
+
+        return sync_parse
+
+    async def async_parse(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        parsed = await wrapped(*args, **kwargs)
+        return _parsed(runtime, instance, parsed) if runtime.settings is not None else parsed
+
+    return async_parse
+
+
+# -- stream proxies -------------------------------------------------------------------------------------
+
+
+class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Shared state of both proxies; finishes exactly once (end, error, close, exit or garbage collection)."""
+
+    def __init__(self, wrapped: Any, runtime: Runtime, call: Call, observer: StreamObserver) -> None:
+        super().__init__(wrapped)
+        self._self_runtime = runtime
+        self._self_call = call
+        self._self_observer = observer
+        self._self_iterator: Any = None
+        self._self_first: float | None = None
+        self._self_done = False
+
+    def _self_finish(self, ended_early: bool) -> None:
+        if self._self_done:
+            return
+        self._self_done = True
+        end = time.perf_counter()
+        try:
+            observation = self._self_observer.result()
+            impacts = self._self_runtime.complete(self._self_call, observation, end, self._self_first, ended_early)
+            setattr(self.__wrapped__, _ATTR, impacts)
+        except Exception:
+            _internal_error("stream finish")
+
+    def _self_see(self, item: Any) -> bool:
+        if self._self_first is None:
+            self._self_first = time.perf_counter()
+        try:
+            return self._self_observer.on_item(item)
+        except Exception:
+            _internal_error("stream item")
+            return True
+
+    def __del__(self) -> None:
+        if not self._self_done:
+            self._self_finish(ended_early=True)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # a stream cannot be pickled; neither can its proxy
+        raise TypeError(f"cannot pickle {type(self.__wrapped__).__name__!r} object")
+
+
+class SyncStreamProxy(_StreamProxyBase):
+    """A sync SDK stream, seen item by item; iteration, ``with``, ``close()`` and attributes behave as the SDK's."""
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = iter(self.__wrapped__)
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self._self_finish(ended_early=False)
+                raise
+            except BaseException:
+                self._self_finish(ended_early=True)
+                raise
+            if self._self_see(item):
+                return item
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_finish(ended_early=True)
+
+    def __enter__(self) -> SyncStreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_finish(ended_early=True)
+
+
+class AsyncStreamProxy(_StreamProxyBase):
+    """An async SDK stream; ``async for``, ``async with`` and ``await close()`` behave as the SDK's."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = self.__wrapped__.__aiter__()
+        while True:
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                self._self_finish(ended_early=False)
+                raise
+            except BaseException:
+                self._self_finish(ended_early=True)
+                raise
+            if self._self_see(item):
+                return item
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_finish(ended_early=True)
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_finish(ended_early=True)
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_finish(ended_early=True)
+
+
+# -- lifecycle --------------------------------------------------------------------------------------------
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+        if not piece.isdigit():
+            break
+    return tuple(parts)
+
+
+class InstrumentationError(GenAIFootprintError):
+    """``init(strict=True)`` could not instrument a provider that was asked for."""
+
+
+class Instrumentor:
+    """Patches and restores SDK methods; ``init`` is idempotent and ``shutdown`` restores the SDK exactly."""
+
+    def __init__(self, specs: Iterable[ProviderSpec]) -> None:
+        self.specs = {spec.name: spec for spec in specs}
+        self._lock = threading.RLock()
+        self.runtime: Runtime | None = None
+        self._enabled: set[str] = set()
+        self._hooked: set[str] = set()
+        self._patched: dict[tuple[type, str], Any] = {}
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        return frozenset(self._enabled)
+
+    def init(self, providers: Iterable[str] | None, settings: Settings) -> Runtime:
+        with self._lock:
+            runtime = self.runtime
+            if runtime is None:
+                runtime = self.runtime = Runtime(settings)
+            runtime.settings = settings
+            explicit = providers is not None
+            wanted = list(providers) if providers is not None else list(self.specs)
+            for name in wanted:
+                spec = self.specs.get(name)
+                if spec is None:
+                    self._refuse(settings, f"unknown provider {name!r}; supported: {', '.join(self.specs)}")
+                    continue
+                if spec.name in self._enabled:
+                    continue  # idempotent: already wrapped
+                reason = self._unusable(spec)
+                if reason is not None:
+                    if explicit or not reason.startswith("not installed"):
+                        self._refuse(settings, f"{spec.name}: {reason}")
+                    continue
+                self._enabled.add(spec.name)
+                self._hook(spec)
+            return runtime
+
+    def _refuse(self, settings: Settings, message: str) -> None:
+        if settings.strict:
+            raise InstrumentationError(message)
+        logger.warning("genai_footprint: %s; not instrumented", message)
+
+    def _unusable(self, spec: ProviderSpec) -> str | None:
+        try:
+            installed = importlib.util.find_spec(spec.import_name) is not None
+        except (ImportError, ValueError):
+            installed = False
+        if not installed:
+            return f"not installed (pip install 'genai-footprint[{spec.name}]')"
+        try:
+            version = importlib.metadata.version(spec.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return f"cannot read the installed version of {spec.distribution}"
+        low, high = spec.tested
+        if not (low <= _version_tuple(version) < high):
+            tested = f">={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"
+            return f"{spec.distribution} {version} is outside the versions genai_footprint was tested with ({tested})"
+        return None
+
+    def _hook(self, spec: ProviderSpec) -> None:
+        for module_name in dict.fromkeys(t.module for t in spec.targets):
+            if module_name in self._hooked:
+                module = sys.modules.get(module_name)
+                if module is not None:
+                    self._on_import(module_name, module)
+                continue  # otherwise the hook registered earlier fires on import
+            self._hooked.add(module_name)
+            # Fires now if the module is already imported, else right after it is.
+            wrapt.register_post_import_hook(lambda module, name=module_name: self._on_import(name, module), module_name)
+
+    def _on_import(self, module_name: str, module: Any) -> None:
+        with self._lock:
+            runtime = self.runtime
+            if runtime is None or runtime.settings is None:
+                return
+            for spec_name in self._enabled:
+                for target in self.specs[spec_name].targets:
+                    if target.module == module_name:
+                        self._patch(module, target, runtime)
+
+    def _patch(self, module: Any, target: Target, runtime: Runtime) -> None:
+        try:
+            owner = getattr(module, target.owner)
+            original = owner.__dict__[target.method]
+        except (AttributeError, KeyError):
+            logger.debug("genai_footprint: %s.%s.%s not found; skipped", target.module, target.owner, target.method)
+            return
+        key = (owner, target.method)
+        if key in self._patched:
+            return
+        factory = make_call_wrapper if target.hook == "call" else make_parse_wrapper
+        setattr(owner, target.method, wrapt.FunctionWrapper(original, factory(target, runtime)))
+        self._patched[key] = original
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self.runtime is not None:
+                self.runtime.settings = None  # any wrapper still referenced elsewhere now passes through
+                self.runtime = None
+            for (owner, method), original in self._patched.items():
+                setattr(owner, method, original)
+            self._patched.clear()
+            self._enabled.clear()
+
+    def patched(self) -> list[str]:
+        """``module.Class.method`` of every method currently wrapped (for tests and diagnostics)."""
+        return sorted(f"{owner.__module__}.{owner.__qualname__}.{method}" for owner, method in self._patched)

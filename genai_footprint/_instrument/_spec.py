@@ -1,0 +1,101 @@
+"""The data a provider module declares: its patch targets and the extractor of each endpoint."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from genai_footprint._impacts import Impacts, TokensSource
+
+Shape = Literal["sync", "async"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What ``init()`` decided; frozen, replaced as a whole when ``init()`` is called again."""
+
+    zone: str | None = None
+    request_stream_usage: bool = True
+    strict: bool = False
+    zones_by_provider: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Call:
+    """One instrumented SDK call, from just before the request to its last token."""
+
+    provider: str
+    endpoint: Endpoint
+    settings: Settings
+    model_requested: str | None
+    stream: bool
+    zone_hint: str | None = None
+    injected_stream_usage: bool = False
+    client: Any = None
+    start: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(slots=True)
+class Observation:
+    """What the response (or the stream, once over) told us."""
+
+    model: str | None = None
+    output_tokens: float | None = None
+    tokens_source: TokensSource = "usage"  # type: ignore[assignment]
+    zone_hint: str | None = None
+    text: list[str] | None = None  # streamed text, counted only when the provider reports no usage
+
+
+class StreamObserver(Protocol):
+    """Sees every item of a stream; ``on_item`` returns False to hide an item from the caller."""
+
+    def on_item(self, item: Any) -> bool: ...
+
+    def result(self) -> Observation: ...
+
+
+class Endpoint(Protocol):
+    """How to read one family of generation calls (e.g. OpenAI chat completions)."""
+
+    provider: str
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+        """Called before the SDK call; may replace ``kwargs`` items (e.g. to ask for stream usage)."""
+        ...
+
+    def headers_zone(self, call: Call, headers: Any) -> str | None:
+        """A zone hint from the HTTP response headers (e.g. Azure's ``x-ms-region``), if any."""
+        ...
+
+    def observe(self, call: Call, response: Any) -> Observation: ...
+
+    def stream_observer(self, call: Call, stream: Any) -> StreamObserver: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One method to wrap: ``module.owner.method``, called with ``shape`` (sync or async)."""
+
+    module: str
+    owner: str
+    method: str
+    shape: Shape
+    endpoint: Endpoint | None  # None: a raw-response ``parse`` hook rather than a generation call
+    hook: str = "call"  # "call": a generation method; "raw_parse": a raw response's parse()
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider: the SDK distribution, the versions we tested, and the targets to wrap."""
+
+    name: str
+    distribution: str  # the PyPI name whose version we gate on
+    import_name: str  # a module whose import means "the SDK is in use"
+    tested: tuple[tuple[int, ...], tuple[int, ...]]  # [min, max) of versions our tests ran against
+    targets: tuple[Target, ...]
+
+
+ImpactsListener = Callable[[Call, Observation, "Impacts | None"], None]
