@@ -201,7 +201,9 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
 
         def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             settings = runtime.settings
-            if settings is None:
+            # Shut down, or called from inside another instrumented call (e.g. a parse() built on create()):
+            # only the outermost call counts.
+            if settings is None or current.get() is not None:
                 return wrapped(*args, **kwargs)
             call = _begin(target, instance, args, kwargs, settings)
             if call is None:
@@ -225,7 +227,7 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
 
     def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = runtime.settings
-        if settings is None:
+        if settings is None or current.get() is not None:
             return wrapped(*args, **kwargs)
         call = _begin(target, instance, args, kwargs, settings)
         # Called now, as without us (the SDK checks its arguments at call time); awaited by the caller.
