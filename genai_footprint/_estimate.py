@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from numbers import Real
 from types import ModuleType
 from typing import Any
@@ -45,7 +46,7 @@ def _range(name: str, value: object, unit: str, *, allow_zero: bool = True) -> R
         lo = _number(f"{name}[min]", value[0], allow_zero=allow_zero)
         hi = _number(f"{name}[max]", value[1], allow_zero=allow_zero)
         if lo > hi:
-            raise InvalidInputError(name, f"inverted range: min {lo!r} > max {hi!r}")
+            raise InvalidInputError(name, f"inverted range: min {lo!r} is greater than max {hi!r}")
         return Range(min=lo, max=hi, unit=unit)
     number = _number(name, value, allow_zero=allow_zero)
     return Range(min=number, max=number, unit=unit)
@@ -141,6 +142,16 @@ def estimate(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything about an estimate that does not depend on the request's tokens and latency."""
+
+    method: ModuleType
+    fixed_inputs: dict[str, Any]  # EstimateInputs fields known before the call
+    warnings: tuple[ImpactWarning, ...]
+    compute_kwargs: dict[str, Any]  # methodology inputs known before the call
+
+
 def _estimate(
     provider: str | None,
     model: str | None,
@@ -156,17 +167,44 @@ def _estimate(
     wue: object = None,
     mix: Mapping[str, object] | None = None,
     methodology: str = _methodology.DEFAULT_VERSION,
-    tokens_source: TokensSource = "given",
-    measured_ttft_s: float | None = None,
-    stream: bool | None = None,
-    extra_warnings: tuple[ImpactWarning, ...] = (),
-    model_requested: str | None = None,
-    model_served: str | None = None,
     registry: Registry | None = None,
 ) -> Impacts:
-    method = _methodology.get(methodology)
     tokens = _number("output_tokens", output_tokens)
     latency = _optional("latency_s", latency_s)
+    prepared = prepare(
+        provider,
+        model,
+        zone=zone,
+        active_params=active_params,
+        total_params=total_params,
+        tps=tps,
+        ttft=ttft,
+        pue=pue,
+        wue=wue,
+        mix=mix,
+        methodology=methodology,
+        registry=registry,
+    )
+    return compute(prepared, tokens, latency)
+
+
+def prepare(
+    provider: str | None,
+    model: str | None,
+    *,
+    zone: object = None,
+    active_params: object = None,
+    total_params: object = None,
+    tps: object = None,
+    ttft: object = None,
+    pue: object = None,
+    wue: object = None,
+    mix: Mapping[str, object] | None = None,
+    methodology: str = _methodology.DEFAULT_VERSION,
+    registry: Registry | None = None,
+) -> Prepared:
+    """Check every argument and gather the inputs an estimate needs besides tokens and latency."""
+    method = _methodology.get(methodology)
     reg = registry or get_registry()
 
     provider_name: str | None = None
@@ -219,6 +257,7 @@ def _estimate(
         raise InvalidInputError("wue", "required when no provider is given (the datacenter's figure is unknown)")
 
     warnings: list[ImpactWarning] = []
+    zone_code: str | None
     if zone is not None:
         zone_code = _zone(reg, zone)
     elif row is not None and row.zone is not None:
@@ -226,41 +265,82 @@ def _estimate(
     elif prov is not None:
         zone_code = prov.zone
     elif mix is not None:
-        zone_code = None  # type: ignore[assignment]
+        zone_code = None  # a custom mix stands for no registered zone
     else:
         zone_code = "WOR"
-        warnings.append(ImpactWarning(code="zone-world-default", message="No provider or zone given; the world electricity mix is used."))
-    mix_model = _custom_mix(zone_code, mix) if mix is not None else reg.mix_models[zone_code]
+        warnings.append(
+            ImpactWarning(code="zone-world-default", message="No provider or zone given; the world mix is used.")
+        )
+    if mix is not None:
+        mix_model = _custom_mix(zone_code, mix)
+    else:
+        assert zone_code is not None
+        mix_model = reg.mix_models[zone_code]
 
     if row is not None:
         warnings.extend(row.impact_warnings)
     if mix is None:
         warnings.extend(reg.mix_warnings[mix_model.zone])
-    warnings.extend(extra_warnings)
+    fixed_inputs = {
+        "provider": provider_name,
+        "model_requested": model,
+        "model_resolved": row.name if row else None,
+        "zone": mix_model.zone,
+        "active_params": active,
+        "total_params": total,
+        "tps": tps_value,
+        "ttft_s": ttft_value,
+        "pue": pue_range,
+        "wue": wue_range,
+        "mix": mix_model,
+        "registry_version": reg.version if (row is not None or mix is None) else None,
+    }
+    compute_kwargs = {
+        "active_params_b": (active.min, active.max),
+        "total_params_b": (total.min, total.max),
+        "tps": tps_value,
+        "ttft_s": ttft_value,
+        "pue": (pue_range.min, pue_range.max),
+        "wue_onsite": (wue_range.min, wue_range.max),
+        "mix_gwp": mix_model.gwp,
+        "mix_pe": mix_model.pe,
+        "mix_adpe": mix_model.adpe,
+        "mix_wue": mix_model.wue,
+    }
+    return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs)
 
-    inputs = EstimateInputs.model_validate(
+
+def compute(
+    prepared: Prepared,
+    output_tokens: float,
+    latency_s: float | None,
+    *,
+    tokens_source: TokensSource = "given",
+    measured_ttft_s: float | None = None,
+    stream: bool | None = None,
+    extra_warnings: tuple[ImpactWarning, ...] = (),
+    model_requested: str | None = None,
+    model_served: str | None = None,
+) -> Impacts:
+    """The impacts of one request from prepared inputs; ``output_tokens``/``latency_s`` already checked."""
+    bounds = prepared.method.compute(output_tokens=output_tokens, latency_s=latency_s, **prepared.compute_kwargs)
+    fixed = prepared.fixed_inputs
+    inputs = _validate_inputs(
         {
-            "provider": provider_name,
-            "model_requested": model_requested or model,
+            **fixed,
+            "model_requested": model_requested or fixed["model_requested"],
             "model_served": model_served,
-            "model_resolved": row.name if row else None,
-            "zone": mix_model.zone,
-            "output_tokens": tokens,
+            "output_tokens": output_tokens,
             "tokens_source": tokens_source,
-            "latency_s": latency,
+            "latency_s": latency_s,
             "measured_ttft_s": measured_ttft_s,
             "stream": stream,
-            "active_params": active,
-            "total_params": total,
-            "tps": tps_value,
-            "ttft_s": ttft_value,
-            "pue": pue_range,
-            "wue": wue_range,
-            "mix": mix_model,
-            "registry_version": reg.version if (row is not None or mix is None) else None,
         }
     )
-    return _run(method, inputs, tuple(warnings))
+    return _impacts(prepared.method, bounds, inputs, prepared.warnings + extra_warnings)
+
+
+_validate_inputs = EstimateInputs.model_validate
 
 
 def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:
@@ -270,7 +350,7 @@ def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: s
 
 
 def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarning, ...]) -> Impacts:
-    """Run ``method`` on ``inputs``: the one place an estimate's numbers are computed."""
+    """Run ``method`` on recorded ``inputs``."""
     mix = inputs.mix
     bounds = method.compute(
         active_params_b=(inputs.active_params.min, inputs.active_params.max),
@@ -286,6 +366,11 @@ def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarni
         mix_adpe=mix.adpe,
         mix_wue=mix.wue,
     )
+    return _impacts(method, bounds, inputs, warnings)
+
+
+def _impacts(method: ModuleType, bounds: Any, inputs: EstimateInputs, warnings: tuple[ImpactWarning, ...]) -> Impacts:
+    """The one place a methodology's bounds become an ``Impacts``."""
     return impacts_from_bounds(
         {
             "usage.energy": bounds[0],

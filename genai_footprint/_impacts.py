@@ -255,19 +255,24 @@ def impacts_from_bounds(
     if not math.isfinite(sum(ue + ug + up + ua + uw + eg + ep + ea + te + tw + tg + tp + ta)):
         raise ValueError(f"non-finite impact bounds {bounds!r}")
     kwh, co2, mj, sb, litres = "kWh", "kgCO2eq", "MJ", "kgSbeq", "L"
+    usage_energy = _VALIDATE_RANGE({"min": ue[0], "max": ue[1], "unit": kwh})
+    usage_wcf = _VALIDATE_RANGE({"min": uw[0], "max": uw[1], "unit": litres})
+    # Energy and water totals are their usage parts: the same Range object serves both places.
+    energy = usage_energy if te is ue else {"min": te[0], "max": te[1], "unit": kwh}
+    wcf = usage_wcf if tw is uw else {"min": tw[0], "max": tw[1], "unit": litres}
     return _VALIDATE_IMPACTS(
         {
-            "energy": {"min": te[0], "max": te[1], "unit": kwh},
+            "energy": energy,
             "gwp": {"min": tg[0], "max": tg[1], "unit": co2},
             "pe": {"min": tp[0], "max": tp[1], "unit": mj},
             "adpe": {"min": ta[0], "max": ta[1], "unit": sb},
-            "wcf": {"min": tw[0], "max": tw[1], "unit": litres},
+            "wcf": wcf,
             "usage": {
-                "energy": {"min": ue[0], "max": ue[1], "unit": kwh},
+                "energy": usage_energy,
                 "gwp": {"min": ug[0], "max": ug[1], "unit": co2},
                 "pe": {"min": up[0], "max": up[1], "unit": mj},
                 "adpe": {"min": ua[0], "max": ua[1], "unit": sb},
-                "wcf": {"min": uw[0], "max": uw[1], "unit": litres},
+                "wcf": usage_wcf,
             },
             "embodied": {
                 "gwp": {"min": eg[0], "max": eg[1], "unit": co2},
@@ -282,4 +287,5 @@ def impacts_from_bounds(
     )
 
 
-_VALIDATE_IMPACTS = Impacts.model_validate
+_VALIDATE_IMPACTS = Impacts.__pydantic_validator__.validate_python
+_VALIDATE_RANGE = Range.__pydantic_validator__.validate_python

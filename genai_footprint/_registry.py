@@ -212,10 +212,15 @@ class Registry:
         models_file: ModelsFile = _file(models_path, ModelsFile)
         providers_file: ProvidersFile = _file(providers_path, ProvidersFile)
         mixes_file: MixesFile = _file(mixes_path, MixesFile)
-        versions = {models_file.registry_version, providers_file.registry_version, mixes_file.registry_version}
-        if len(versions) != 1:
-            raise RegistryError(f"{directory}: registry files disagree on registry_version: {sorted(versions)}")
-        self.version = versions.pop()
+        by_file = {
+            models_path.name: models_file.registry_version,
+            providers_path.name: providers_file.registry_version,
+            mixes_path.name: mixes_file.registry_version,
+        }
+        if len(set(by_file.values())) != 1:
+            detail = ", ".join(f"{name} has {version!r}" for name, version in by_file.items())
+            raise RegistryError(f"{directory}: registry files disagree on registry_version: {detail}")
+        self.version = models_file.registry_version
         self.mix_sources = dict(mixes_file.sources)
 
         self.mixes: dict[str, MixRow] = {}
@@ -245,7 +250,7 @@ class Registry:
 
         self._lock = threading.Lock()
         self._file_models: dict[tuple[str, str], ModelRow] = {}
-        self._index: dict[tuple[str, str], ModelRow] = {}
+        self._lookup: tuple[dict[tuple[str, str], ModelRow], dict[tuple[str, str], ModelRow | None]] = ({}, {})
         self._runtime: dict[tuple[str, str], ModelRow] = {}
         for row in _rows(models_path, ModelRow, models_file.models, "name"):
             self._check_model(models_path, row)
@@ -265,8 +270,10 @@ class Registry:
     def _rebuild_index(self) -> None:
         index = dict(self._file_models)
         index.update(self._runtime)
-        self._index = index
-        self._resolved: dict[tuple[str, str], ModelRow | None] = {}
+        # Swapped as one object, so a lookup racing with register_model() never caches a stale answer
+        # into the new index's cache.
+        self._lookup = (index, {})
+        self.prepared: dict[tuple[str, str, str | None], Any] = {}  # see Runtime.complete; reset with the index
 
     def add_model(self, row: ModelRow) -> None:
         self._check_model("register_model()", row)
@@ -282,25 +289,26 @@ class Registry:
 
     def models(self, provider: str | None = None) -> list[ModelRow]:
         seen: dict[int, ModelRow] = {}
-        for (prov, _), row in sorted(self._index.items()):
+        for (prov, _), row in sorted(self._lookup[0].items()):
             if provider is None or prov == provider:
                 seen.setdefault(id(row), row)
         return sorted(seen.values(), key=lambda r: (r.provider, r.name))
 
     def names(self, provider: str | None = None) -> list[str]:
-        return sorted(name for (prov, name) in self._index if provider is None or prov == provider)
+        return sorted(name for (prov, name) in self._lookup[0] if provider is None or prov == provider)
 
     def resolve(self, provider: str, model: str) -> ModelRow | None:
         """The row for ``model`` served by ``provider``, or None. Never guesses across model families."""
+        index, cache = self._lookup
         key = (provider, model)
         try:
-            return self._resolved[key]
+            return cache[key]
         except KeyError:
             pass
-        row = self._resolve(provider, model)
-        if len(self._resolved) > 4096:  # unknown names from many sources must not grow memory forever
-            self._resolved.clear()
-        self._resolved[key] = row
+        row = self._resolve(index, provider, model)
+        if len(cache) > 4096:  # unknown names from many sources must not grow memory forever
+            cache.clear()
+        cache[key] = row
         return row
 
     def _candidates(self, provider: str, model: str) -> Iterable[tuple[str, str]]:
@@ -329,9 +337,9 @@ class Registry:
         if name.endswith("-latest"):
             yield provider, name[: -len("-latest")]
 
-    def _resolve(self, provider: str, model: str) -> ModelRow | None:
+    def _resolve(self, index: dict[tuple[str, str], ModelRow], provider: str, model: str) -> ModelRow | None:
         for key in self._candidates(provider, model):
-            row = self._index.get(key)
+            row = index.get(key)
             if row is not None:
                 return row
         return None
@@ -352,7 +360,9 @@ class Registry:
         out: dict[str, tuple[ImpactWarning, ...]] = {}
         for zone, row in self.mixes.items():
             if row.world_fallback:
-                message = f"{WARNING_MESSAGES['electricity-mix-world']} for {', '.join(row.world_fallback)} in zone {zone}."
+                message = (
+                    f"{WARNING_MESSAGES['electricity-mix-world']} for {', '.join(row.world_fallback)} in zone {zone}."
+                )
                 out[zone] = (ImpactWarning(code="electricity-mix-world", message=message),)
             else:
                 out[zone] = ()
@@ -410,7 +420,8 @@ def register_model(
     ``active_params`` (a dense model). ``zone``, ``pue`` and ``wue`` override the provider's defaults for
     this model. Raises ``InvalidInputError`` naming the argument on bad input.
     """
-    from genai_footprint._errors import InvalidInputError
+    from genai_footprint._errors import InvalidInputError, UnknownZoneError
+    from genai_footprint._estimate import _number, _range
 
     registry = get_registry()
     canonical = registry.provider_name(provider) if isinstance(provider, str) else None
@@ -419,37 +430,43 @@ def register_model(
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError("name", f"expected a model name, got {name!r}")
 
-    def figure(value: object) -> object:
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            return {"min": value[0], "max": value[1]}
-        return value
+    # Each figure is checked on its own, with estimate()'s rules, so an error names the argument at fault.
+    def figure(argument: str, value: object, *, allow_zero: bool) -> float | dict[str, float] | None:
+        if value is None:
+            return None
+        checked = _range(argument, value, "", allow_zero=allow_zero)
+        return checked.min if checked.is_exact else {"min": checked.min, "max": checked.max}
 
-    total = active_params if total_params is None else total_params
+    active = figure("active_params", active_params, allow_zero=False)
+    total = figure("total_params", total_params, allow_zero=False) if total_params is not None else active
+    if total is not None and active is not None:
+        lo_a, hi_a = (active["min"], active["max"]) if isinstance(active, dict) else (active, active)
+        lo_t, hi_t = (total["min"], total["max"]) if isinstance(total, dict) else (total, total)
+        if lo_a > lo_t or hi_a > hi_t:
+            raise InvalidInputError("active_params", f"active parameters {active} exceed total parameters {total}")
+    zone_code = zone.strip().upper() if isinstance(zone, str) else zone
+    if zone_code is not None and zone_code not in registry.mixes:
+        raise UnknownZoneError(str(zone), "zone", registry.zone_suggestions(str(zone_code)))
     fields = {
         "provider": canonical,
         "name": name.strip(),
-        "architecture": "dense" if total == active_params else "moe",
-        "active_params_b": figure(active_params),
-        "total_params_b": figure(total),
-        "tps": tps,
-        "ttft_s": ttft,
-        "zone": zone.strip().upper() if isinstance(zone, str) else zone,
-        "pue": figure(pue),
-        "wue": figure(wue),
+        "architecture": "dense" if total == active else "moe",
+        "active_params_b": active,
+        "total_params_b": total,
+        "tps": None if tps is None else _number("tps", tps, allow_zero=False),
+        "ttft_s": None if ttft is None else _number("ttft", ttft),
+        "zone": zone_code,
+        "pue": figure("pue", pue, allow_zero=False),
+        "wue": figure("wue", wue, allow_zero=True),
         "aliases": tuple(aliases),
         "sources": tuple(sources),
         "deployment_sources": tuple(sources) if (tps is not None or ttft is not None) else (),
         "warnings": tuple(warnings),
     }
-    arguments = {"active_params_b": "active_params", "total_params_b": "total_params", "ttft_s": "ttft"}
     try:
         row = ModelRow.model_validate(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = str(first["loc"][0]) if first["loc"] else "model"
-        raise InvalidInputError(arguments.get(loc, loc), str(first["msg"])) from None
-    if row.zone is not None and row.zone not in registry.mixes:
-        from genai_footprint._errors import UnknownZoneError
-
-        raise UnknownZoneError(row.zone, "zone", registry.zone_suggestions(row.zone))
+        loc = str(first["loc"][0]) if first["loc"] else "sources"
+        raise InvalidInputError(loc, str(first["msg"])) from None
     registry.add_model(row)

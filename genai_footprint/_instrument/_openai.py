@@ -20,6 +20,22 @@ def _is_azure(instance: Any, host: str) -> bool:
     return host.endswith(_AZURE_SUFFIXES) or type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
 
 
+_FACTS: dict[tuple[int, str], tuple[str, bool, str | None]] = {}
+
+
+def _client_facts(instance: Any) -> tuple[str, bool, str | None]:
+    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client."""
+    client = getattr(instance, "_client", None)
+    host = client_host(instance)
+    key = (id(client), host)  # the host is part of the key: a client's base_url can change
+    facts = _FACTS.get(key)
+    if facts is None:
+        if len(_FACTS) > 256:
+            _FACTS.clear()
+        facts = _FACTS[key] = (host, _is_azure(instance, host), host_zone(host))
+    return facts
+
+
 def _accepts_stream_usage(host: str, azure: bool) -> bool:
     """Endpoints known to accept ``stream_options.include_usage``; other compatible servers may reject it."""
     return azure or host == "api.openai.com" or host.endswith(".api.openai.com")
@@ -37,9 +53,8 @@ class _Base:
     usage_field = "completion_tokens"
 
     def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
-        host = client_host(instance)
-        azure = _is_azure(instance, host)
-        call = new_call(self, settings, kwargs, zone_hint=host_zone(host))  # type: ignore[arg-type]
+        host, azure, zone = _client_facts(instance)
+        call = new_call(self, settings, kwargs, zone_hint=zone)  # type: ignore[arg-type]
         call.client = "azure" if azure else None
         return call, host, azure
 
@@ -73,7 +88,7 @@ def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: 
 class _ChoicesStreamObserver:
     """Chat / legacy completion chunks: usage arrives in a last chunk with no choices (when asked for)."""
 
-    __slots__ = ("call", "model", "tokens", "texts", "zone")
+    __slots__ = ("call", "model", "texts", "tokens", "zone")
 
     def __init__(self, call: Call, zone: str | None) -> None:
         self.call = call
@@ -161,7 +176,7 @@ _RESPONSE_TEXT_EVENTS = frozenset(
 class _ResponsesStreamObserver:
     """Responses API events: usage on the terminal ``response.completed`` / ``.incomplete`` / ``.failed``."""
 
-    __slots__ = ("model", "tokens", "texts", "zone")
+    __slots__ = ("model", "texts", "tokens", "zone")
 
     def __init__(self, zone: str | None) -> None:
         self.model: str | None = None

@@ -35,14 +35,31 @@ _PENDING = "_genai_footprint_pending"  # set on a raw-response object: the call 
 _CURRENT: ContextVar[Call | None] = ContextVar("genai_footprint_call", default=None)
 
 
+_RESPONSE, _STREAM, _RAW = 0, 1, 2
+_KINDS: dict[type, int] = {}
+
+
+def _kind(result: Any) -> int:
+    """What an SDK call returned, decided once per type from class attributes (cheap, no instance lookups).
+
+    Streams are iterators (pydantic models have ``__iter__`` but no ``__next__``); raw responses
+    (with_raw_response / with_streaming_response) carry the HTTP response and a ``parse()`` method.
+    """
+    cls = type(result)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if hasattr(cls, "__next__") or hasattr(cls, "__anext__"):
+            kind = _STREAM
+        elif hasattr(cls, "parse") and hasattr(cls, "headers") and hasattr(cls, "status_code"):
+            kind = _RAW
+        else:
+            kind = _RESPONSE
+        _KINDS[cls] = kind
+    return kind
+
+
 def _is_stream(result: Any) -> bool:
-    # SDK streams are iterators; response models are not (pydantic models have __iter__ but no __next__).
-    return hasattr(result, "__next__") or hasattr(result, "__anext__")
-
-
-def _is_raw_response(result: Any) -> bool:
-    # with_raw_response / with_streaming_response objects: the HTTP response plus a parse() method.
-    return hasattr(result, "http_response") and hasattr(type(result), "parse")
+    return _kind(result) == _STREAM
 
 
 def _internal_error(where: str) -> None:
@@ -68,11 +85,12 @@ class Runtime:
     def after(self, call: Call, result: Any, end: float) -> Any:
         """Annotate ``result`` (or proxy it, for a stream); never raises."""
         try:
-            if _is_raw_response(result):
+            kind = _kind(result)
+            if kind == _RAW:
                 # with_raw_response / with_streaming_response: annotate what parse() gives.
                 object.__setattr__(result, _PENDING, [call, end, None])
                 return result
-            if _is_stream(result):
+            if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
             _attach(result, self.complete(call, observation, end))
@@ -99,7 +117,7 @@ class Runtime:
         ended_early: bool = False,
     ) -> Impacts | None:
         """The impacts of a finished call, or None when its model is not in the registry."""
-        from genai_footprint._estimate import _estimate
+        from genai_footprint._estimate import _number, compute, prepare
         from genai_footprint._impacts import ImpactWarning
         from genai_footprint._registry import get_registry
 
@@ -116,40 +134,36 @@ class Runtime:
             return None
 
         tokens, source = observation.output_tokens, observation.tokens_source
-        extra: list[ImpactWarning] = []
+        extra: tuple[ImpactWarning, ...] = ()
         if tokens is None:
             from genai_footprint._instrument._tokens import count_output_tokens
 
             tokens, source = count_output_tokens(name, observation.text or ())
-            extra.append(
-                ImpactWarning(
-                    code="tokens-counted",
-                    message=f"The provider reported no usage; output tokens were counted from the text ({source}).",
-                )
-            )
-        if ended_early and observation.tokens_source != "usage" or ended_early and observation.output_tokens is None:
-            extra.append(
-                ImpactWarning(
-                    code="stream-partial",
-                    message="The stream was closed before its end; impacts cover the tokens received so far.",
-                )
-            )
-        zone = settings.zone or settings.zones_by_provider.get(call.provider) or _valid_zone(
-            registry.mixes, observation.zone_hint or call.zone_hint
+            extra += (_warning("tokens-counted", source),)
+            if ended_early:
+                extra += (_warning("stream-partial", source),)
+        zone = (
+            settings.zone
+            or settings.zones_by_provider.get(call.provider)
+            or _valid_zone(registry.mixes, observation.zone_hint or call.zone_hint)
         )
-        impacts = _estimate(
-            call.provider,
-            name,
-            output_tokens=tokens,
-            latency_s=end - call.start,
-            zone=zone,
+        key = (call.provider, name, zone)
+        prepared = registry.prepared.get(key)
+        if prepared is None:
+            prepared = prepare(call.provider, name, zone=zone, registry=registry)
+            if len(registry.prepared) > 1024:
+                registry.prepared.clear()
+            registry.prepared[key] = prepared
+        impacts = compute(
+            prepared,
+            _number("output_tokens", tokens),
+            end - call.start,
             tokens_source=source,
             measured_ttft_s=None if first_item_at is None else first_item_at - call.start,
             stream=call.stream,
-            extra_warnings=tuple(extra),
+            extra_warnings=extra,
             model_requested=call.model_requested,
             model_served=observation.model,
-            registry=registry,
         )
         self._notify(call, observation, impacts)
         return impacts
@@ -176,6 +190,18 @@ class Runtime:
         )
 
 
+_WARNINGS = {
+    "tokens-counted": "The provider reported no usage; output tokens were counted from the text ({source}).",
+    "stream-partial": "The stream ended before the provider reported usage; impacts cover the text received.",
+}
+
+
+def _warning(code: str, source: str) -> Any:
+    from genai_footprint._impacts import ImpactWarning
+
+    return ImpactWarning(code=code, message=_WARNINGS[code].format(source=source))
+
+
 def _valid_zone(mixes: dict[str, Any], hint: str | None) -> str | None:
     return hint if hint is not None and hint in mixes else None
 
@@ -183,7 +209,9 @@ def _valid_zone(mixes: dict[str, Any], hint: str | None) -> str | None:
 # -- wrappers -------------------------------------------------------------------------------------------
 
 
-def _begin(target: Target, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call | None:
+def _begin(
+    target: Target, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings
+) -> Call | None:
     try:
         assert target.endpoint is not None
         return target.endpoint.begin(instance, args, kwargs, settings)
@@ -288,7 +316,13 @@ def make_parse_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
 # -- stream proxies -------------------------------------------------------------------------------------
 
 
-class _StreamProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
+if TYPE_CHECKING:
+    _ProxyBase = wrapt.ObjectProxy[Any]
+else:  # subscripting needs wrapt >= 2 at run time; plain ObjectProxy works on every supported wrapt
+    _ProxyBase = wrapt.ObjectProxy
+
+
+class _StreamProxyBase(_ProxyBase):
     """Shared state of both proxies; finishes exactly once (end, error, close, exit or garbage collection)."""
 
     def __init__(self, wrapped: Any, runtime: Runtime, call: Call, observer: StreamObserver) -> None:
@@ -502,7 +536,13 @@ class Instrumentor:
                 continue  # otherwise the hook registered earlier fires on import
             self._hooked.add(module_name)
             # Fires now if the module is already imported, else right after it is.
-            wrapt.register_post_import_hook(lambda module, name=module_name: self._on_import(name, module), module_name)
+            wrapt.register_post_import_hook(self._import_hook(module_name), module_name)
+
+    def _import_hook(self, module_name: str) -> Callable[[Any], None]:
+        def hook(module: Any) -> None:
+            self._on_import(module_name, module)
+
+        return hook
 
     def _on_import(self, module_name: str, module: Any) -> None:
         with self._lock:

@@ -44,7 +44,7 @@ class Observation:
 
     model: str | None = None
     output_tokens: float | None = None
-    tokens_source: TokensSource = "usage"  # type: ignore[assignment]
+    tokens_source: TokensSource = "usage"
     zone_hint: str | None = None
     text: list[str] | None = None  # streamed text, counted only when the provider reports no usage
 
