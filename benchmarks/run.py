@@ -84,8 +84,9 @@ def _time_calls(fn: Any, n: int) -> float:
 
 
 def bench_openai_calls(calls: int, rounds: int, chunks: int) -> dict[str, float]:
-    import genai_footprint as gf
     from fakes import openai_client
+
+    import genai_footprint as gf
 
     client = openai_client(stream_chunks=chunks)
     messages = [{"role": "user", "content": "hi"}]
@@ -157,7 +158,7 @@ def bench_peer(calls: int) -> dict[str, Any]:
     except ImportError:
         return {"peer": "not installed"}
     code = PEER_CODE.format(bench=str(Path(__file__).resolve().parent), calls=calls)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"peer_error": out.stderr.strip().splitlines()[-1][:300] if out.stderr else "failed"}
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
         UnknownZoneError,
     )
     from genai_footprint._estimate import estimate, reproduce
-    from genai_footprint._instrument._lifecycle import init, shutdown
     from genai_footprint._impacts import (
         ElectricityMix,
         EmbodiedImpacts,
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
         Range,
         UsageImpacts,
     )
+    from genai_footprint._instrument._lifecycle import init, shutdown
     from genai_footprint._registry import register_model
 
 __all__ = [

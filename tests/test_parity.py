@@ -102,7 +102,9 @@ def test_methodology_matches_peer_on_grid(chunk: int) -> None:
             if_electricity_mix_adpe=mix["adpe"],
             if_electricity_mix_wue=mix["wue"],
         )
-        where = f"active={active} total={total} pue={pue} wue={wue} tokens={tokens} latency={latency} tps={tps} ttft={ttft}"
+        where = (
+            f"active={active} total={total} pue={pue} wue={wue} tokens={tokens} latency={latency} tps={tps} ttft={ttft}"
+        )
         for key in ALL_KEYS:
             _assert_close((range_at(ours, key).min, range_at(ours, key).max), _peer(theirs, key), f"{where}: {key}")
 

@@ -86,8 +86,7 @@ def _one_run(
     else:
         per_token_s = 1 / tps
     generation_s = output_tokens * per_token_s + (ttft_s or 0)
-    if latency_s < generation_s:
-        generation_s = latency_s
+    generation_s = min(generation_s, latency_s)
     server_kwh = (generation_s / 3600) * SERVER_POWER_KW * (n_gpus / SERVER_GPUS) * (1 / BATCH_SIZE)
     it_kwh = server_kwh + n_gpus * gpu_energy_kwh
     return it_kwh, generation_s, n_gpus
