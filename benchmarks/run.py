@@ -41,8 +41,14 @@ def bench_import(runs: int) -> dict[str, float]:
 
 
 def bench_first_estimate(runs: int) -> dict[str, float]:
+    # pydantic's own import (BaseModel: ~80 ms, lazily loaded by `import pydantic`) is paid by every SDK
+    # anyway; "warm" starts with it loaded, "after_openai" is the usual case of an app that imported its SDK.
     warm = (
-        "import pydantic,time,genai_footprint as gf;t=time.perf_counter();"
+        "from pydantic import BaseModel;import time;t=time.perf_counter();import genai_footprint as gf;"
+        "gf.estimate('openai','gpt-4o-mini',output_tokens=400,latency_s=2.1);print(time.perf_counter()-t)"
+    )
+    after_openai = (
+        "import openai,time;t=time.perf_counter();import genai_footprint as gf;"
         "gf.estimate('openai','gpt-4o-mini',output_tokens=400,latency_s=2.1);print(time.perf_counter()-t)"
     )
     cold = (
@@ -51,6 +57,7 @@ def bench_first_estimate(runs: int) -> dict[str, float]:
     )
     return {
         "first_estimate_ms": _median_subprocess(warm, runs) * 1e3,
+        "first_estimate_after_openai_ms": _median_subprocess(after_openai, runs) * 1e3,
         "first_estimate_incl_pydantic_import_ms": _median_subprocess(cold, runs) * 1e3,
     }
 
@@ -187,8 +194,9 @@ def render(results: dict[str, Any]) -> str:
         "| what | figure | budget |",
         "|---|---|---|",
         f"| `import genai_footprint` over a bare interpreter | {r['import_ms']:.1f} ms | ≤ 30 ms |",
-        f"| first `estimate()`, registry load included (pydantic already imported) | {r['first_estimate_ms']:.1f} ms"
-        " | ≤ 50 ms |",
+        f"| first `estimate()`, registry load included (pydantic's BaseModel already imported) | "
+        f"{r['first_estimate_ms']:.1f} ms | ≤ 50 ms |",
+        f"| first `estimate()` in an app that imported `openai` | {r['first_estimate_after_openai_ms']:.1f} ms | — |",
         f"| first `estimate()` in a bare interpreter, pydantic import included | "
         f"{r['first_estimate_incl_pydantic_import_ms']:.1f} ms | — |",
         f"| each further `estimate()` | {r['estimate_us']:.1f} µs | ≤ 20 µs |",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from genai_footprint._instrument._lifecycle import init, shutdown
     from genai_footprint._registry import register_model
+    from genai_footprint._track import Run, carry, current_run, track
 
 __all__ = [
     "ElectricityMix",
@@ -42,15 +43,19 @@ __all__ = [
     "InvalidInputError",
     "Range",
     "RegistryError",
+    "Run",
     "UnknownModelError",
     "UnknownZoneError",
     "UsageImpacts",
     "__version__",
+    "carry",
+    "current_run",
     "estimate",
     "init",
     "register_model",
     "reproduce",
     "shutdown",
+    "track",
 ]
 
 _LAZY: dict[str, str] = {
@@ -71,6 +76,10 @@ _LAZY: dict[str, str] = {
     "shutdown": "genai_footprint._instrument._lifecycle",
     "register_model": "genai_footprint._registry",
     "reproduce": "genai_footprint._estimate",
+    "Run": "genai_footprint._track",
+    "carry": "genai_footprint._track",
+    "current_run": "genai_footprint._track",
+    "track": "genai_footprint._track",
 }
 
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
-from types import ModuleType
+from types import EllipsisType, ModuleType
 from typing import Any
 
 from genai_footprint import _methodology
@@ -319,16 +319,19 @@ def compute(
     measured_ttft_s: float | None = None,
     stream: bool | None = None,
     extra_warnings: tuple[ImpactWarning, ...] = (),
-    model_requested: str | None = None,
+    model_requested: str | EllipsisType | None = ...,
     model_served: str | None = None,
 ) -> Impacts:
-    """The impacts of one request from prepared inputs; ``output_tokens``/``latency_s`` already checked."""
+    """The impacts of one request from prepared inputs; ``output_tokens``/``latency_s`` already checked.
+
+    ``model_requested``: the name the caller asked for (None: they named none, e.g. an agent id); left out,
+    the name the estimate was prepared with."""
     bounds = prepared.method.compute(output_tokens=output_tokens, latency_s=latency_s, **prepared.compute_kwargs)
     fixed = prepared.fixed_inputs
     inputs = _validate_inputs(
         {
             **fixed,
-            "model_requested": model_requested or fixed["model_requested"],
+            "model_requested": fixed["model_requested"] if model_requested is ... else model_requested,
             "model_served": model_served,
             "output_tokens": output_tokens,
             "tokens_source": tokens_source,

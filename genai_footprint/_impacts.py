@@ -260,7 +260,7 @@ def impacts_from_bounds(
     # Energy and water totals are their usage parts: the same Range object serves both places.
     energy = usage_energy if te is ue else {"min": te[0], "max": te[1], "unit": kwh}
     wcf = usage_wcf if tw is uw else {"min": tw[0], "max": tw[1], "unit": litres}
-    return _VALIDATE_IMPACTS(
+    impacts: Impacts = _VALIDATE_IMPACTS(
         {
             "energy": energy,
             "gwp": {"min": tg[0], "max": tg[1], "unit": co2},
@@ -285,6 +285,7 @@ def impacts_from_bounds(
             "calls": calls,
         }
     )
+    return impacts
 
 
 _VALIDATE_IMPACTS = Impacts.__pydantic_validator__.validate_python

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
+from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._errors import GenAIFootprintError
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
 
@@ -87,8 +88,10 @@ class Runtime:
         try:
             kind = _kind(result)
             if kind == _RAW:
-                # with_raw_response / with_streaming_response: annotate what parse() gives.
-                object.__setattr__(result, _PENDING, [call, end, None])
+                # with_raw_response / with_streaming_response: annotate what parse() gives. Until the body
+                # has been read (with_streaming_response reads it in parse()), the call has not ended.
+                body_read = bool(getattr(getattr(result, "http_response", None), "is_closed", True))
+                object.__setattr__(result, _PENDING, [call, end if body_read else None, None])
                 return result
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
@@ -105,6 +108,8 @@ class Runtime:
         except Exception:
             _internal_error("proxy_stream")
         if hasattr(stream, "__anext__") or hasattr(stream, "__aiter__"):
+            if hasattr(type(stream), "aclose"):
+                return AsyncStreamProxyWithAclose(stream, self, call, observer)
             return AsyncStreamProxy(stream, self, call, observer)
         return SyncStreamProxy(stream, self, call, observer)
 
@@ -138,7 +143,7 @@ class Runtime:
         if tokens is None:
             from genai_footprint._instrument._tokens import count_output_tokens
 
-            tokens, source = count_output_tokens(name, observation.text or ())
+            tokens, source = count_output_tokens(call.provider, name, observation.text or ())
             extra += (_warning("tokens-counted", source),)
             if ended_early:
                 extra += (_warning("stream-partial", source),)
@@ -169,6 +174,13 @@ class Runtime:
         return impacts
 
     def _notify(self, call: Call, observation: Observation, impacts: Impacts | None) -> None:
+        if call.trackers:
+            model = observation.model or call.model_requested
+            for run in call.trackers:
+                try:
+                    run.add(call.provider, model, impacts)
+                except Exception:
+                    _internal_error("tracker")
         for listener in self.listeners:
             try:
                 listener(call, observation, impacts)
@@ -214,7 +226,9 @@ def _begin(
 ) -> Call | None:
     try:
         assert target.endpoint is not None
-        return target.endpoint.begin(instance, args, kwargs, settings)
+        call = target.endpoint.begin(instance, args, kwargs, settings)
+        call.trackers = ACTIVE_TRACKERS.get()
+        return call
     except Exception:
         _internal_error("begin")
         return None
@@ -430,12 +444,6 @@ class AsyncStreamProxy(_StreamProxyBase):
         finally:
             self._self_finish(ended_early=True)
 
-    async def aclose(self) -> Any:
-        try:
-            return await self.__wrapped__.aclose()
-        finally:
-            self._self_finish(ended_early=True)
-
     async def __aenter__(self) -> AsyncStreamProxy:
         await self.__wrapped__.__aenter__()
         return self
@@ -443,6 +451,16 @@ class AsyncStreamProxy(_StreamProxyBase):
     async def __aexit__(self, *exc_info: Any) -> Any:
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_finish(ended_early=True)
+
+
+class AsyncStreamProxyWithAclose(AsyncStreamProxy):
+    """For SDK streams that also have ``aclose()`` (the proxy offers exactly what the stream offers)."""
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
         finally:
             self._self_finish(ended_early=True)
 

@@ -36,6 +36,7 @@ class Call:
     injected_stream_usage: bool = False
     client: Any = None
     start: float = field(default_factory=time.perf_counter)
+    trackers: tuple[Any, ...] = ()  # the track() runs enclosing the call when it started
 
 
 @dataclass(slots=True)

@@ -70,12 +70,14 @@ def approximate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def count_output_tokens(model: str, texts: Iterable[str]) -> tuple[int, TokensSource]:
-    """Output tokens of the concatenated ``texts`` and how they were counted."""
+def count_output_tokens(provider: str, model: str, texts: Iterable[str]) -> tuple[int, TokensSource]:
+    """Output tokens of the concatenated ``texts`` and how they were counted.
+
+    tiktoken holds OpenAI's tokenizers only: other providers' text is approximated."""
     text = "".join(texts)
     if not text:
         return 0, "approximation"
-    encoder = encoder_for(model)
+    encoder = encoder_for(model) if provider == "openai" else None
     if encoder is not None:
         try:
             return encoder(text), "tiktoken"

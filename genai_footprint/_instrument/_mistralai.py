@@ -1,0 +1,342 @@
+"""Mistral (``mistralai`` 3.x, under ``mistralai.client``): chat (and ``parse``), FIM, agents, conversations and
+the Responses API — sync, async, streams.
+
+Tested with mistralai 3.7. The Azure (``mistralai.azure.client``) and Google Cloud (``mistralai.gcp.client``)
+clients ship in the same distribution with their own ``Chat`` / ``Fim`` classes of the same shape: they are
+wrapped too. Embeddings, OCR, classifiers and the rest are not generations and are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from genai_footprint._instrument._common import given, host_zone, new_call, region_zone
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
+
+PROVIDER = "mistralai"
+
+
+# -- reading SDK objects ----------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _usage_tokens(usage: Any, name: str) -> int | None:
+    """A usage count the provider actually sent: the SDK's usage models default missing counts to 0."""
+    if usage is None or not given(usage):
+        return None
+    sent = getattr(usage, "model_fields_set", None)
+    if sent is not None and name not in sent:
+        return None
+    value = getattr(usage, name, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _content_texts(content: Any, out: list[str]) -> None:
+    """Generated text in a message content: a string, a chunk, or a list of chunks (thinking included)."""
+    if isinstance(content, str):
+        if content:
+            out.append(content)
+    elif isinstance(content, list):
+        for part in content:
+            _content_texts(part, out)
+    elif content is not None and given(content):
+        for name in ("text", "refusal"):
+            text = _text(getattr(content, name, None))
+            if text is not None:
+                out.append(text)
+        thinking = getattr(content, "thinking", None)
+        if isinstance(thinking, list):
+            _content_texts(thinking, out)
+
+
+def _arguments_text(arguments: Any) -> str | None:
+    if isinstance(arguments, dict):
+        return json.dumps(arguments)
+    return _text(arguments)
+
+
+def _message_texts(message: Any, out: list[str]) -> None:
+    """Text of a message, delta, conversation entry or Responses output item: content plus tool arguments."""
+    if message is None:
+        return
+    _content_texts(getattr(message, "content", None), out)
+    arguments = _arguments_text(getattr(message, "arguments", None))
+    if arguments is not None:
+        out.append(arguments)
+    tool_calls = getattr(message, "tool_calls", None)
+    if isinstance(tool_calls, list):
+        for tool_call in tool_calls:
+            arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
+            if arguments is not None:
+                out.append(arguments)
+
+
+def _server_host(instance: Any, kwargs: dict[str, Any]) -> str:
+    """The host this call goes to: the per-call ``server_url``, else the client's configured server."""
+    url = kwargs.get("server_url")
+    if not isinstance(url, str) or not url:
+        url, _ = instance.sdk_configuration.get_server_details()
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return host.lower() if host else ""
+
+
+def _client_kind(instance: Any) -> str | None:
+    """``azure`` / ``gcp`` for the cloud clients shipped in the distribution; None for Mistral's own API."""
+    module = type(instance).__module__
+    if module.startswith("mistralai.azure."):
+        return "azure"
+    if module.startswith("mistralai.gcp."):
+        return "gcp"
+    return None
+
+
+# -- endpoints ------------------------------------------------------------------------------------------------
+
+
+class _Base:
+    """Shared ``begin`` / ``headers_zone``. ``streaming`` is what the method returns (None: the ``stream`` kwarg)."""
+
+    provider = PROVIDER
+
+    def __init__(self, streaming: bool | None) -> None:
+        self.streaming = streaming
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+        try:
+            zone_hint = host_zone(_server_host(instance, kwargs))
+        except Exception:
+            zone_hint = None
+        call = new_call(self, settings, kwargs, zone_hint=zone_hint, stream=self.streaming)  # type: ignore[arg-type]
+        call.model_requested = call.model_requested or None
+        call.client = _client_kind(instance)
+        return call
+
+    def headers_zone(self, call: Call, headers: Any) -> str | None:
+        # Azure AI deployments name their serving region; Mistral's own API does not.
+        if call.client != "azure" or headers is None:
+            return None
+        return region_zone(PROVIDER, headers.get("x-ms-region"))
+
+    def _stream_zone(self, call: Call, stream: Any) -> str | None:
+        try:
+            # EventStream keeps the HTTP response (not so the plain calls' response models).
+            return self.headers_zone(call, getattr(getattr(stream, "response", None), "headers", None))
+        except Exception:
+            return None
+
+
+class _CompletionStreamObserver:
+    """Chat / FIM / agents chunks (each event's ``.data``); the last chunk carries ``usage``."""
+
+    __slots__ = ("model", "texts", "tokens", "zone")
+
+    def __init__(self, zone: str | None) -> None:
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def on_item(self, event: Any) -> bool:
+        chunk = getattr(event, "data", None)
+        if chunk is None:
+            return True
+        if self.model is None:
+            self.model = _text(getattr(chunk, "model", None))
+        for choice in getattr(chunk, "choices", None) or ():
+            _message_texts(getattr(choice, "delta", None), self.texts)
+        tokens = _usage_tokens(getattr(chunk, "usage", None), "completion_tokens")
+        if tokens is not None:
+            self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+        return True
+
+    def result(self) -> Observation:
+        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+
+
+class Completions(_Base):
+    """``chat.complete`` / ``stream`` / ``parse``, ``fim.*``, ``agents.*`` (and the Azure / GCP ``Chat`` / ``Fim``)."""
+
+    def observe(self, call: Call, response: Any) -> Observation:
+        tokens = _usage_tokens(getattr(response, "usage", None), "completion_tokens")
+        texts: list[str] | None = None
+        if tokens is None:  # only needed to count tokens ourselves
+            texts = []
+            for choice in getattr(response, "choices", None) or ():
+                _message_texts(getattr(choice, "message", None), texts)
+        return Observation(model=_text(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+
+    def stream_observer(self, call: Call, stream: Any) -> _CompletionStreamObserver:
+        return _CompletionStreamObserver(self._stream_zone(call, stream))
+
+
+def _entry_model(entry: Any) -> str | None:
+    model = getattr(entry, "model", None)
+    return _text(model) if given(model) else None
+
+
+class _ConversationStreamObserver:
+    """Conversation events: text in ``message.output.delta`` / ``function.call.delta``; usage on
+    ``conversation.response.done``. The model is on the output events (the request may only name an agent)."""
+
+    __slots__ = ("model", "texts", "tokens", "zone")
+
+    def __init__(self, zone: str | None) -> None:
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def on_item(self, event: Any) -> bool:
+        data = getattr(event, "data", None)
+        kind = getattr(data, "type", None)
+        if kind in ("message.output.delta", "function.call.delta"):
+            self.model = _entry_model(data) or self.model
+            _message_texts(data, self.texts)
+        elif kind == "conversation.response.done":
+            tokens = _usage_tokens(getattr(data, "usage", None), "completion_tokens")
+            if tokens is not None:
+                self.tokens = tokens
+        return True
+
+    def result(self) -> Observation:
+        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+
+
+class Conversations(_Base):
+    """``beta.conversations.start`` / ``append`` / ``restart`` and their ``_stream`` variants.
+
+    ``append`` and ``restart`` name no model: it is read from the output entries (the last one that names one,
+    i.e. the agent that answered last when a handoff happened; usage covers the whole turn).
+    """
+
+    def observe(self, call: Call, response: Any) -> Observation:
+        model = None
+        outputs = getattr(response, "outputs", None) or ()
+        for entry in outputs:
+            model = _entry_model(entry) or model
+        tokens = _usage_tokens(getattr(response, "usage", None), "completion_tokens")
+        texts: list[str] | None = None
+        if tokens is None:
+            texts = []
+            for entry in outputs:
+                _message_texts(entry, texts)
+        return Observation(model=model, output_tokens=tokens, text=texts)
+
+    def stream_observer(self, call: Call, stream: Any) -> _ConversationStreamObserver:
+        return _ConversationStreamObserver(self._stream_zone(call, stream))
+
+
+_RESPONSE_TEXT_EVENTS = frozenset(
+    {"response.output_text.delta", "response.function_call_arguments.delta", "response.reasoning_text.delta"}
+)
+_RESPONSE_SNAPSHOT_EVENTS = frozenset(
+    {"response.created", "response.in_progress", "response.completed", "response.incomplete", "response.failed"}
+)
+
+
+class _ResponsesStreamObserver:
+    """Responses API frames (``.data`` is the event): usage on the terminal ``response.completed`` (or
+    ``.incomplete`` / ``.failed``) snapshot."""
+
+    __slots__ = ("model", "texts", "tokens", "zone")
+
+    def __init__(self, zone: str | None) -> None:
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def on_item(self, frame: Any) -> bool:
+        data = getattr(frame, "data", None)
+        kind = getattr(data, "type", None)
+        if kind in _RESPONSE_TEXT_EVENTS:
+            delta = _text(getattr(data, "delta", None))
+            if delta is not None:
+                self.texts.append(delta)
+        elif kind in _RESPONSE_SNAPSHOT_EVENTS:
+            response = getattr(data, "response", None)
+            self.model = _text(getattr(response, "model", None)) or self.model
+            tokens = _usage_tokens(getattr(response, "usage", None), "output_tokens")
+            if tokens is not None:
+                self.tokens = tokens
+        return True
+
+    def result(self) -> Observation:
+        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+
+
+class Responses(_Base):
+    """``responses.create`` / ``create_async``: a response, or a stream with ``stream=True``."""
+
+    def observe(self, call: Call, response: Any) -> Observation:
+        tokens = _usage_tokens(getattr(response, "usage", None), "output_tokens")
+        texts: list[str] | None = None
+        if tokens is None:
+            texts = []
+            for item in getattr(response, "output", None) or ():
+                _message_texts(item, texts)
+        return Observation(model=_text(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+
+    def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
+        return _ResponsesStreamObserver(self._stream_zone(call, stream))
+
+
+COMPLETION = Completions(streaming=False)
+COMPLETION_STREAM = Completions(streaming=True)
+CONVERSATION = Conversations(streaming=False)
+CONVERSATION_STREAM = Conversations(streaming=True)
+RESPONSES = Responses(streaming=None)
+
+
+def _completion_targets(module: str, owner: str) -> tuple[Target, ...]:
+    return (
+        Target(module, owner, "complete", "sync", COMPLETION),
+        Target(module, owner, "complete_async", "async", COMPLETION),
+        Target(module, owner, "stream", "sync", COMPLETION_STREAM),
+        Target(module, owner, "stream_async", "async", COMPLETION_STREAM),
+    )
+
+
+def _conversation_targets(module: str, owner: str) -> tuple[Target, ...]:
+    targets: list[Target] = []
+    for action in ("start", "append", "restart"):
+        targets += [
+            Target(module, owner, action, "sync", CONVERSATION),
+            Target(module, owner, f"{action}_async", "async", CONVERSATION),
+            Target(module, owner, f"{action}_stream", "sync", CONVERSATION_STREAM),
+            Target(module, owner, f"{action}_stream_async", "async", CONVERSATION_STREAM),
+        ]
+    return tuple(targets)
+
+
+_CHAT = "mistralai.client.chat"
+
+TARGETS = (
+    *_completion_targets(_CHAT, "Chat"),
+    # parse() rebuilds complete()'s result: wrapped itself so impacts land on what the caller gets (the inner
+    # complete() then passes through). parse_stream() returns stream()'s stream unchanged: covered by stream().
+    Target(_CHAT, "Chat", "parse", "sync", COMPLETION),
+    Target(_CHAT, "Chat", "parse_async", "async", COMPLETION),
+    *_completion_targets("mistralai.client.fim", "Fim"),
+    *_completion_targets("mistralai.client.agents", "Agents"),
+    *_conversation_targets("mistralai.client.conversations", "Conversations"),
+    Target("mistralai.client.responses", "Responses", "create", "sync", RESPONSES),
+    Target("mistralai.client.responses", "Responses", "create_async", "async", RESPONSES),
+    *_completion_targets("mistralai.azure.client.chat", "Chat"),
+    # Needs google-auth (the mistralai[gcp] extra) to import; wrapped once it is.
+    *_completion_targets("mistralai.gcp.client.chat", "Chat"),
+    *_completion_targets("mistralai.gcp.client.fim", "Fim"),
+)
+
+SPEC = ProviderSpec(
+    name=PROVIDER,
+    distribution="mistralai",
+    import_name="mistralai.client",
+    tested=((3, 7), (4,)),
+    targets=TARGETS,
+)

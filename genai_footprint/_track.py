@@ -1,0 +1,211 @@
+"""``track()``: add up the impacts of every instrumented call made inside a block or a function.
+
+Built on contextvars: concurrent asyncio tasks and threads never mix their trackers. A tracker keeps one
+running total per model, not per call, so a million calls cost no more memory than one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+from genai_footprint._context import ACTIVE_TRACKERS
+from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, impacts_from_bounds, range_at
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Totals:
+    """Running bound sums of every range, plus call counts and methodology versions."""
+
+    __slots__ = ("bounds", "calls", "versions", "warnings")
+
+    def __init__(self) -> None:
+        self.bounds = [0.0] * (2 * len(ALL_KEYS))
+        self.calls = 0
+        self.versions: set[str] = set()
+        self.warnings: dict[str, ImpactWarning] = {}
+
+    def add(self, impacts: Impacts) -> None:
+        bounds = self.bounds
+        for index, key in enumerate(ALL_KEYS):
+            r = range_at(impacts, key)
+            bounds[2 * index] += r.min
+            bounds[2 * index + 1] += r.max
+        self.calls += impacts.calls
+        self.versions.add(impacts.methodology_version)
+        for warning in impacts.warnings:
+            self.warnings.setdefault(warning.code, warning)
+
+    def impacts(self) -> Impacts | None:
+        if not self.calls:
+            return None
+        versions = sorted(self.versions)
+        return impacts_from_bounds(
+            {key: (self.bounds[2 * i], self.bounds[2 * i + 1]) for i, key in enumerate(ALL_KEYS)},
+            methodology_version=versions[0] if len(versions) == 1 else "mixed:" + "+".join(versions),
+            inputs=None,
+            warnings=tuple(self.warnings.values()),
+            calls=self.calls,
+        )
+
+
+class Run:
+    """The totals of one tracked block: ``impacts`` (None until a call is estimated), ``calls``,
+    ``unestimated_calls`` (models not in the registry) and a per-model breakdown ``by_model``."""
+
+    def __init__(self, name: str, parents: tuple[str, ...]) -> None:
+        self.name = name
+        self.path = (*parents, name)  # enclosing tracker names, outermost first
+        self._lock = threading.Lock()
+        self._total = _Totals()
+        self._by_model: dict[str, _Totals] = {}
+        self._unestimated: dict[str, int] = {}
+
+    def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
+        """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
+        with self._lock:
+            if impacts is None:
+                key = f"{provider}/{model or '?'}"
+                self._unestimated[key] = self._unestimated.get(key, 0) + 1
+                return
+            self._total.add(impacts)
+            resolved = impacts.inputs.model_resolved if impacts.inputs is not None else None
+            key = f"{provider}/{resolved or model or '?'}"
+            totals = self._by_model.get(key)
+            if totals is None:
+                totals = self._by_model[key] = _Totals()
+            totals.add(impacts)
+
+    @property
+    def impacts(self) -> Impacts | None:
+        with self._lock:
+            return self._total.impacts()
+
+    @property
+    def calls(self) -> int:
+        """Every instrumented call that finished inside the block, estimated or not."""
+        with self._lock:
+            return self._total.calls + sum(self._unestimated.values())
+
+    @property
+    def estimated_calls(self) -> int:
+        with self._lock:
+            return self._total.calls
+
+    @property
+    def unestimated_calls(self) -> int:
+        with self._lock:
+            return sum(self._unestimated.values())
+
+    @property
+    def unestimated_models(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._unestimated)
+
+    @property
+    def by_model(self) -> dict[str, Impacts]:
+        """``"provider/model"`` → that model's total impacts (``.calls`` says how many calls)."""
+        with self._lock:
+            out = {key: totals.impacts() for key, totals in self._by_model.items()}
+        return {key: value for key, value in out.items() if value is not None}
+
+    def __repr__(self) -> str:
+        impacts = self.impacts
+        energy = f", energy={impacts.energy}" if impacts is not None else ""
+        return f"Run({self.name!r}, calls={self.calls}{energy})"
+
+
+class track:
+    """Aggregate every instrumented call made inside, sync or async; streams count once they end.
+
+    ``with genai_footprint.track("agent") as run: ...`` then ``run.impacts``, ``run.calls``,
+    ``run.unestimated_calls``, ``run.by_model``. As a decorator, each call of the function is one run;
+    the latest is ``function.last_run``. Trackers nest: a call counts in every enclosing tracker.
+    """
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            from genai_footprint._errors import InvalidInputError
+
+            raise InvalidInputError("name", f"a tracker needs a non-empty name, got {name!r}")
+        self.name = name
+        self._tokens: list[Any] = []
+        self.run: Run | None = None
+
+    def _enter(self) -> Run:
+        stack = ACTIVE_TRACKERS.get()
+        run = Run(self.name, tuple(r.name for r in stack))
+        self._tokens.append(ACTIVE_TRACKERS.set((*stack, run)))
+        self.run = run
+        return run
+
+    def _exit(self) -> None:
+        ACTIVE_TRACKERS.reset(self._tokens.pop())
+
+    def __enter__(self) -> Run:
+        return self._enter()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._exit()
+
+    async def __aenter__(self) -> Run:
+        return self._enter()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._exit()
+
+    def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+        name = self.name
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: P.args, **kwargs: P.kwargs) -> Any:
+                with track(name) as run:
+                    run_async.last_run = run  # type: ignore[attr-defined]
+                    return await function(*args, **kwargs)
+
+            run_async.last_run = None  # type: ignore[attr-defined]
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def run_sync(*args: P.args, **kwargs: P.kwargs) -> R:
+            with track(name) as run:
+                run_sync.last_run = run  # type: ignore[attr-defined]
+                return function(*args, **kwargs)
+
+        run_sync.last_run = None  # type: ignore[attr-defined]
+        return run_sync
+
+
+def carry(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` (e.g. in a thread pool) inside the trackers that enclose this call to ``carry``.
+
+    contextvars do not follow work into ``ThreadPoolExecutor`` threads: ``pool.submit(carry(work), x)``.
+    """
+    stack = ACTIVE_TRACKERS.get()
+
+    @functools.wraps(function)
+    def carried(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = ACTIVE_TRACKERS.set(stack)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            ACTIVE_TRACKERS.reset(token)
+
+    return carried
+
+
+def current_run() -> Run | None:
+    """The innermost active run, if any."""
+    stack = ACTIVE_TRACKERS.get()
+    return stack[-1] if stack else None
