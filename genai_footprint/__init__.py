@@ -14,6 +14,7 @@ from genai_footprint._version import __version__
 if TYPE_CHECKING:
     from genai_footprint._errors import (
         GenAIFootprintError,
+        InstrumentationError,
         InvalidInputError,
         RegistryError,
         UnknownModelError,
@@ -40,6 +41,7 @@ __all__ = [
     "GenAIFootprintError",
     "ImpactWarning",
     "Impacts",
+    "InstrumentationError",
     "InvalidInputError",
     "Range",
     "RegistryError",
@@ -65,6 +67,7 @@ _LAZY: dict[str, str] = {
     "GenAIFootprintError": "genai_footprint._errors",
     "ImpactWarning": "genai_footprint._impacts",
     "Impacts": "genai_footprint._impacts",
+    "InstrumentationError": "genai_footprint._errors",
     "InvalidInputError": "genai_footprint._errors",
     "Range": "genai_footprint._impacts",
     "RegistryError": "genai_footprint._errors",

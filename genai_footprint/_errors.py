@@ -50,3 +50,7 @@ class UnknownZoneError(InvalidInputError):
 
 class RegistryError(GenAIFootprintError):
     """A registry data file is missing or does not match its schema."""
+
+
+class InstrumentationError(GenAIFootprintError):
+    """``init(strict=True)`` could not instrument a provider that was asked for."""

@@ -89,4 +89,7 @@ def shutdown() -> None:
 
 
 def current_runtime() -> Runtime | None:
-    return None if _instrumentor is None else _instrumentor.runtime
+    """The runtime while instrumentation is on, else None."""
+    if _instrumentor is None or _instrumentor.runtime.settings is None:
+        return None
+    return _instrumentor.runtime

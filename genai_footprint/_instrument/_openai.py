@@ -68,7 +68,24 @@ class _Base:
             model=getattr(response, "model", None) or None,
             output_tokens=tokens,
             tokens_source="usage",
+            # No usage (some compatible servers omit it): the text is counted instead.
+            text=self.response_text(response) if tokens is None else None,
         )
+
+    def response_text(self, response: Any) -> list[str]:
+        texts: list[str] = []
+        for choice in getattr(response, "choices", None) or ():
+            message = getattr(choice, "message", None)
+            if message is None:
+                continue
+            for part in (message.content, getattr(message, "refusal", None)):
+                if isinstance(part, str) and part:
+                    texts.append(part)
+            for tool_call in getattr(message, "tool_calls", None) or ():
+                function = getattr(tool_call, "function", None)
+                if function is not None and function.arguments:
+                    texts.append(function.arguments)
+        return texts
 
 
 def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: bool) -> None:
@@ -163,6 +180,9 @@ class ChatCompletions(_Base):
 class Completions(ChatCompletions):
     """Legacy ``completions.create``."""
 
+    def response_text(self, response: Any) -> list[str]:
+        return [c.text for c in getattr(response, "choices", None) or () if isinstance(c.text, str) and c.text]
+
     def stream_observer(self, call: Call, stream: Any) -> _ChoicesStreamObserver:
         return _LegacyStreamObserver(call, _stream_zone(self, call, stream))
 
@@ -207,6 +227,10 @@ class Responses(_Base):
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
         return self._call(instance, kwargs, settings)[0]
+
+    def response_text(self, response: Any) -> list[str]:
+        text = getattr(response, "output_text", None)
+        return [text] if isinstance(text, str) and text else []
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(_stream_zone(self, call, stream))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
+import re
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from genai_footprint._context import ACTIVE_TRACKERS
-from genai_footprint._errors import GenAIFootprintError
+from genai_footprint._errors import InstrumentationError
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
 
 if TYPE_CHECKING:
@@ -67,6 +68,36 @@ def _internal_error(where: str) -> None:
     logger.debug("genai_footprint: internal error in %s; the SDK call is unaffected", where, exc_info=True)
 
 
+def _attach_none(obj: Any) -> None:
+    """After an internal failure: ``obj.impacts`` reads None rather than raising AttributeError."""
+    try:
+        if _ATTR not in getattr(obj, "__dict__", {}):
+            object.__setattr__(obj, _ATTR, None)
+    except Exception:
+        _internal_error("attach")
+
+
+def _injected_usage_chunk(call: Call, item: Any) -> bool:
+    """The usage-only chunk we asked for on the caller's behalf (hidden from them, even if we fail)."""
+    try:
+        return bool(call.injected_stream_usage and not item.choices and item.usage is not None)
+    except Exception:
+        return False
+
+
+class _FailedObserver:
+    """Stands in when a stream's observer could not be made: hides what we injected, estimates nothing."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def on_item(self, item: Any) -> bool:
+        return not _injected_usage_chunk(self.call, item)
+
+    def result(self) -> Observation:
+        raise RuntimeError("no observation: the stream observer could not be created")
+
+
 def _attach(obj: Any, impacts: Impacts | None) -> None:
     # object.__setattr__ bypasses pydantic's __setattr__ (which refuses unknown fields on some SDKs) and
     # leaves the object's fields, model_dump(), == and repr untouched.
@@ -76,7 +107,7 @@ def _attach(obj: Any, impacts: Impacts | None) -> None:
 class Runtime:
     """What the wrappers close over. ``settings`` is None once shut down: wrappers then pass straight through."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | None) -> None:
         self.settings: Settings | None = settings
         self.listeners: tuple[Callable[[Call, Observation, Impacts | None], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
@@ -99,10 +130,16 @@ class Runtime:
             _attach(result, self.complete(call, observation, end))
         except Exception:
             _internal_error("after")
+            _attach_none(result)
         return result
 
     def proxy_stream(self, call: Call, stream: Any) -> Any:
-        observer = call.endpoint.stream_observer(call, stream)
+        observer: StreamObserver
+        try:
+            observer = call.endpoint.stream_observer(call, stream)
+        except Exception:
+            _internal_error("stream_observer")
+            observer = _FailedObserver(call)
         try:
             setattr(stream, _ATTR, None)  # readable before the end; set for real when the stream ends
         except Exception:
@@ -249,7 +286,9 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
                 return wrapped(*args, **kwargs)
             call = _begin(target, instance, args, kwargs, settings)
             if call is None:
-                return wrapped(*args, **kwargs)
+                result = wrapped(*args, **kwargs)
+                _attach_none(result)
+                return result
             token = current.set(call)
             try:
                 result = wrapped(*args, **kwargs)
@@ -258,6 +297,11 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
             return runtime.after(call, result, perf_counter())
 
         return sync_wrapper
+
+    async def unobserved(awaitable: Any) -> Any:
+        result = await awaitable
+        _attach_none(result)
+        return result
 
     async def finish(call: Call, awaitable: Any) -> Any:
         token = current.set(call)
@@ -275,7 +319,7 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
         # Called now, as without us (the SDK checks its arguments at call time); awaited by the caller.
         awaitable = wrapped(*args, **kwargs)
         if call is None:
-            return awaitable
+            return unobserved(awaitable)
         return finish(call, awaitable)
 
     return async_wrapper
@@ -367,7 +411,7 @@ class _StreamProxyBase(_ProxyBase):
             return self._self_observer.on_item(item)
         except Exception:
             _internal_error("stream item")
-            return True
+            return not _injected_usage_chunk(self._self_call, item)
 
     def __del__(self) -> None:
         if not self._self_done:
@@ -469,19 +513,16 @@ class AsyncStreamProxyWithAclose(AsyncStreamProxy):
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
+    """Leading release numbers: ``3.54.0`` → (3, 54, 0); ``3.53rc1`` → (3, 53); ``4.0.0.post1`` → (4, 0, 0)."""
     parts: list[int] = []
     for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
-        if not digits:
+        match = re.match(r"\d+", piece)
+        if match is None:
             break
-        parts.append(int(digits))
-        if not piece.isdigit():
+        parts.append(int(match.group()))
+        if match.end() != len(piece):  # a pre-/post-release suffix ends the release numbers
             break
     return tuple(parts)
-
-
-class InstrumentationError(GenAIFootprintError):
-    """``init(strict=True)`` could not instrument a provider that was asked for."""
 
 
 class Instrumentor:
@@ -490,7 +531,7 @@ class Instrumentor:
     def __init__(self, specs: Iterable[ProviderSpec]) -> None:
         self.specs = {spec.name: spec for spec in specs}
         self._lock = threading.RLock()
-        self.runtime: Runtime | None = None
+        self.runtime = Runtime(None)
         self._enabled: set[str] = set()
         self._hooked: set[str] = set()
         self._patched: dict[tuple[type, str], Any] = {}
@@ -501,32 +542,35 @@ class Instrumentor:
 
     def init(self, providers: Iterable[str] | None, settings: Settings) -> Runtime:
         with self._lock:
-            runtime = self.runtime
-            if runtime is None:
-                runtime = self.runtime = Runtime(settings)
-            runtime.settings = settings
             explicit = providers is not None
             wanted = list(providers) if providers is not None else list(self.specs)
+            # Decide everything first, so strict=True fails before anything is patched.
+            usable: list[ProviderSpec] = []
+            refusals: list[str] = []
             for name in wanted:
                 spec = self.specs.get(name)
                 if spec is None:
-                    self._refuse(settings, f"unknown provider {name!r}; supported: {', '.join(self.specs)}")
+                    refusals.append(f"unknown provider {name!r}; supported: {', '.join(self.specs)}")
                     continue
                 if spec.name in self._enabled:
                     continue  # idempotent: already wrapped
                 reason = self._unusable(spec)
-                if reason is not None:
-                    if explicit or not reason.startswith("not installed"):
-                        self._refuse(settings, f"{spec.name}: {reason}")
-                    continue
+                if reason is None:
+                    usable.append(spec)
+                elif explicit or not reason.startswith("not installed"):
+                    refusals.append(f"{spec.name}: {reason}")
+            if settings.strict and refusals:
+                raise InstrumentationError("; ".join(refusals))
+            for message in refusals:
+                logger.warning("genai_footprint: %s; not instrumented", message)
+            # One Runtime for the instrumentor's whole life: wrappers cached by the SDK (e.g. a client's
+            # with_raw_response) keep working across shutdown() and a later init().
+            runtime = self.runtime
+            runtime.settings = settings
+            for spec in usable:
                 self._enabled.add(spec.name)
                 self._hook(spec)
             return runtime
-
-    def _refuse(self, settings: Settings, message: str) -> None:
-        if settings.strict:
-            raise InstrumentationError(message)
-        logger.warning("genai_footprint: %s; not instrumented", message)
 
     def _unusable(self, spec: ProviderSpec) -> str | None:
         try:
@@ -565,7 +609,7 @@ class Instrumentor:
     def _on_import(self, module_name: str, module: Any) -> None:
         with self._lock:
             runtime = self.runtime
-            if runtime is None or runtime.settings is None:
+            if runtime.settings is None:
                 return
             for spec_name in self._enabled:
                 for target in self.specs[spec_name].targets:
@@ -588,9 +632,7 @@ class Instrumentor:
 
     def shutdown(self) -> None:
         with self._lock:
-            if self.runtime is not None:
-                self.runtime.settings = None  # any wrapper still referenced elsewhere now passes through
-                self.runtime = None
+            self.runtime.settings = None  # any wrapper still referenced elsewhere now passes through
             for (owner, method), original in self._patched.items():
                 setattr(owner, method, original)
             self._patched.clear()
