@@ -135,18 +135,19 @@ class track:
 
             raise InvalidInputError("name", f"a tracker needs a non-empty name, got {name!r}")
         self.name = name
-        self._tokens: list[Any] = []
-        self.run: Run | None = None
+        self.run: Run | None = None  # the latest run entered through this object
 
     def _enter(self) -> Run:
         stack = ACTIVE_TRACKERS.get()
         run = Run(self.name, tuple(r.name for r in stack))
-        self._tokens.append(ACTIVE_TRACKERS.set((*stack, run)))
+        ACTIVE_TRACKERS.set((*stack, run))
         self.run = run
         return run
 
     def _exit(self) -> None:
-        ACTIVE_TRACKERS.reset(self._tokens.pop())
+        # No token kept on the object: one track() may be entered by several threads or tasks at once, and
+        # `with` nests properly within each context, so leaving drops this context's innermost run.
+        ACTIVE_TRACKERS.set(ACTIVE_TRACKERS.get()[:-1])
 
     def __enter__(self) -> Run:
         return self._enter()
@@ -166,6 +167,14 @@ class track:
 
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
         name = self.name
+        if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+            from genai_footprint._errors import InvalidInputError
+
+            raise InvalidInputError(
+                "track",
+                f"cannot decorate the generator function {function.__qualname__!r} (its body runs after the "
+                "call returns); use `with genai_footprint.track(...)` inside it instead",
+            )
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)

@@ -29,7 +29,9 @@ def test_wheel_ships_registry_and_estimates_from_it(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     # PYTHONPATH puts the unpacked wheel ahead of the editable install of the source tree.
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+    )
     assert out.returncode == 0, out.stderr
     data_dir, model = out.stdout.split()
     assert data_dir == str(tmp_path / "site" / "genai_footprint" / "_registry_data")
