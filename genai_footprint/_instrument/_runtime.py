@@ -159,12 +159,9 @@ class Runtime:
         ended_early: bool = False,
     ) -> Impacts | None:
         """The impacts of a finished call, or None when its model is not in the registry."""
-        from genai_footprint._estimate import _number, compute, prepare
-        from genai_footprint._impacts import ImpactWarning
-        from genai_footprint._registry import get_registry
-
+        estimate_module, registry_module = _estimator()
         settings = call.settings
-        registry = get_registry()
+        registry = registry_module.get_registry()
         name = None
         for candidate in (observation.model, call.model_requested):
             if candidate and registry.resolve(call.provider, candidate) is not None:
@@ -176,7 +173,7 @@ class Runtime:
             return None
 
         tokens, source = observation.output_tokens, observation.tokens_source
-        extra: tuple[ImpactWarning, ...] = ()
+        extra: tuple[Any, ...] = ()
         if tokens is None:
             from genai_footprint._instrument._tokens import count_output_tokens
 
@@ -192,13 +189,13 @@ class Runtime:
         key = (call.provider, name, zone)
         prepared = registry.prepared.get(key)
         if prepared is None:
-            prepared = prepare(call.provider, name, zone=zone, registry=registry)
+            prepared = estimate_module.prepare(call.provider, name, zone=zone, registry=registry)
             if len(registry.prepared) > 1024:
                 registry.prepared.clear()
             registry.prepared[key] = prepared
-        impacts = compute(
+        impacts = estimate_module.compute(
             prepared,
-            _number("output_tokens", tokens),
+            estimate_module._number("output_tokens", tokens),
             end - call.start,
             tokens_source=source,
             measured_ttft_s=None if first_item_at is None else first_item_at - call.start,
@@ -237,6 +234,19 @@ class Runtime:
             provider,
             model,
         )
+
+
+_ESTIMATOR: Any = None
+
+
+def _estimator() -> Any:
+    """The estimate and registry modules, imported on first use (pydantic is not loaded at ``init()``)."""
+    global _ESTIMATOR
+    if _ESTIMATOR is None:
+        from genai_footprint import _estimate, _registry
+
+        _ESTIMATOR = (_estimate, _registry)
+    return _ESTIMATOR
 
 
 _WARNINGS = {
