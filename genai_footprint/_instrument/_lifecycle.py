@@ -15,22 +15,10 @@ _instrumentor: Instrumentor | None = None
 
 
 def _specs() -> list[ProviderSpec]:
-    from genai_footprint._instrument import _openai
+    # Provider modules declare data only (targets, extractors); importing them imports no SDK.
+    from genai_footprint._instrument import _anthropic, _mistralai, _openai
 
-    specs = [_openai.SPEC]
-    try:
-        from genai_footprint._instrument import _anthropic
-
-        specs.append(_anthropic.SPEC)
-    except ImportError:  # provider module not written yet in this build
-        pass
-    try:
-        from genai_footprint._instrument import _mistralai
-
-        specs.append(_mistralai.SPEC)
-    except ImportError:
-        pass
-    return specs
+    return [_openai.SPEC, _anthropic.SPEC, _mistralai.SPEC]
 
 
 def instrumentor() -> Instrumentor:

@@ -193,7 +193,7 @@ class Runtime:
             if len(registry.prepared) > 1024:
                 registry.prepared.clear()
             registry.prepared[key] = prepared
-        impacts = estimate_module.compute(
+        impacts: Impacts = estimate_module.compute(
             prepared,
             estimate_module._number("output_tokens", tokens),
             end - call.start,
@@ -268,7 +268,7 @@ def _valid_zone(mixes: dict[str, Any], hint: str | None) -> str | None:
 # -- wrappers -------------------------------------------------------------------------------------------
 
 
-def _begin(
+def begin_call(
     target: Target, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings
 ) -> Call | None:
     try:
@@ -294,7 +294,7 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
             # only the outermost call counts.
             if settings is None or current.get() is not None:
                 return wrapped(*args, **kwargs)
-            call = _begin(target, instance, args, kwargs, settings)
+            call = begin_call(target, instance, args, kwargs, settings)
             if call is None:
                 result = wrapped(*args, **kwargs)
                 _attach_none(result)
@@ -325,7 +325,7 @@ def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
         settings = runtime.settings
         if settings is None or current.get() is not None:
             return wrapped(*args, **kwargs)
-        call = _begin(target, instance, args, kwargs, settings)
+        call = begin_call(target, instance, args, kwargs, settings)
         # Called now, as without us (the SDK checks its arguments at call time); awaited by the caller.
         awaitable = wrapped(*args, **kwargs)
         if call is None:
@@ -636,8 +636,13 @@ class Instrumentor:
         key = (owner, target.method)
         if key in self._patched:
             return
-        factory = make_call_wrapper if target.hook == "call" else make_parse_wrapper
-        setattr(owner, target.method, wrapt.FunctionWrapper(original, factory(target, runtime)))
+        if target.wrapper is not None:
+            wrapper = target.wrapper(target, runtime)
+        elif target.hook == "call":
+            wrapper = make_call_wrapper(target, runtime)
+        else:
+            wrapper = make_parse_wrapper(target, runtime)
+        setattr(owner, target.method, wrapt.FunctionWrapper(original, wrapper))
         self._patched[key] = original
 
     def shutdown(self) -> None:

@@ -85,7 +85,10 @@ class Target:
     method: str
     shape: Shape
     endpoint: Endpoint | None  # None: a raw-response ``parse`` hook rather than a generation call
-    hook: str = "call"  # "call": a generation method; "raw_parse": a raw response's parse()
+    hook: str = "call"  # "call": a generation method; "raw_parse": a raw response's parse(); or custom
+    # A provider's own wrapper factory for a seam the generic wrappers do not fit (e.g. a stream helper
+    # that sends its request without the generation method): called with (target, runtime).
+    wrapper: Callable[[Target, Any], Callable[..., Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
