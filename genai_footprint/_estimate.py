@@ -125,50 +125,6 @@ def estimate(
     Raises ``UnknownModelError`` for a model not in the registry and ``InvalidInputError`` (a ``ValueError``)
     naming the argument for any other bad input.
     """
-    return _estimate(
-        provider,
-        model,
-        output_tokens=output_tokens,
-        latency_s=latency_s,
-        zone=zone,
-        active_params=active_params,
-        total_params=total_params,
-        tps=tps,
-        ttft=ttft,
-        pue=pue,
-        wue=wue,
-        mix=mix,
-        methodology=methodology,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """Everything about an estimate that does not depend on the request's tokens and latency."""
-
-    method: ModuleType
-    fixed_inputs: dict[str, Any]  # EstimateInputs fields known before the call
-    warnings: tuple[ImpactWarning, ...]
-    compute_kwargs: dict[str, Any]  # methodology inputs known before the call
-
-
-def _estimate(
-    provider: str | None,
-    model: str | None,
-    *,
-    output_tokens: object,
-    latency_s: object = None,
-    zone: object = None,
-    active_params: object = None,
-    total_params: object = None,
-    tps: object = None,
-    ttft: object = None,
-    pue: object = None,
-    wue: object = None,
-    mix: Mapping[str, object] | None = None,
-    methodology: str = _methodology.DEFAULT_VERSION,
-    registry: Registry | None = None,
-) -> Impacts:
     tokens = _number("output_tokens", output_tokens)
     latency = _optional("latency_s", latency_s)
     prepared = prepare(
@@ -183,9 +139,18 @@ def _estimate(
         wue=wue,
         mix=mix,
         methodology=methodology,
-        registry=registry,
     )
     return compute(prepared, tokens, latency)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything about an estimate that does not depend on the request's tokens and latency."""
+
+    method: ModuleType
+    fixed_inputs: dict[str, Any]  # EstimateInputs fields known before the call
+    warnings: tuple[ImpactWarning, ...]
+    compute_kwargs: dict[str, Any]  # methodology inputs known before the call
 
 
 def prepare(
