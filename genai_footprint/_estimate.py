@@ -127,6 +127,25 @@ def estimate(
     """
     tokens = _number("output_tokens", output_tokens)
     latency = _optional("latency_s", latency_s)
+    registry_only = (
+        active_params is None and total_params is None and tps is None and ttft is None and pue is None
+    ) and (wue is None and mix is None and methodology == _methodology.DEFAULT_VERSION)
+    if (
+        registry_only
+        and isinstance(provider, str)
+        and isinstance(model, str)
+        and (zone is None or isinstance(zone, str))
+    ):
+        # Everything comes from the registry: the same preparation serves every call (reset when it changes).
+        reg = get_registry()
+        key = (provider, model, zone)
+        cached = reg.prepared.get(key)
+        if cached is None:
+            cached = prepare(provider, model, zone=zone, registry=reg)
+            if len(reg.prepared) > 1024:
+                reg.prepared.clear()
+            reg.prepared[key] = cached
+        return compute(cached, tokens, latency)
     prepared = prepare(
         provider,
         model,
