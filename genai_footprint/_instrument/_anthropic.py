@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from genai_footprint._instrument._common import given, new_call
+from genai_footprint._instrument._common import StreamTally, given, new_call
 from genai_footprint._instrument._runtime import (
     _CURRENT,
     AsyncStreamProxy,
@@ -70,17 +70,11 @@ def _message_text(message: Any) -> list[str]:
 _DELTA_TEXT = {"text_delta": "text", "input_json_delta": "partial_json", "thinking_delta": "thinking"}
 
 
-class _EventsObserver:
+class _EventsObserver(StreamTally):
     """A Messages event stream. Output tokens: the last ``message_delta.usage.output_tokens``, a running total
     (``message_start`` carries only an initial value); the model name is on ``message_start`` only."""
 
-    __slots__ = ("model", "texts", "tokens", "zone")
-
-    def __init__(self) -> None:
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone: str | None = None
+    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         kind = getattr(event, "type", None)
@@ -99,9 +93,6 @@ class _EventsObserver:
             self.model = getattr(message, "model", None) or self.model
             self.zone = _geo_zone(getattr(message, "usage", None)) or self.zone
         return True
-
-    def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
 
 
 class MessagesEndpoint:
@@ -242,30 +233,30 @@ def _annotate_helper(stream: Any, raw: Any) -> None:
         _internal_error("stream helper")
 
 
-class _HelperSyncStreamProxy(SyncStreamProxy):
-    """The raw stream of a ``MessageStream``; at its end the impacts also go on the ``MessageStream``."""
+class _AnnotatesHolder:
+    """Mixed into the runtime's stream proxies: at the end the impacts also go on the ``MessageStream`` (held
+    weakly) reading this raw stream, and on its final message."""
+
+    _self_done: bool
+    __wrapped__: Any
 
     def __init__(self, wrapped: Any, runtime: Runtime, call: Call, observer: StreamObserver, holder: Any) -> None:
-        super().__init__(wrapped, runtime, call, observer)
+        super().__init__(wrapped, runtime, call, observer)  # type: ignore[call-arg]
         self._self_holder = weakref.ref(holder)
 
     def _self_finish(self, ended_early: bool) -> None:
         if self._self_done:
             return
-        super()._self_finish(ended_early)
+        super()._self_finish(ended_early)  # type: ignore[misc]
         _annotate_helper(self._self_holder(), self.__wrapped__)
 
 
-class _HelperAsyncStreamProxy(AsyncStreamProxy):
-    def __init__(self, wrapped: Any, runtime: Runtime, call: Call, observer: StreamObserver, holder: Any) -> None:
-        super().__init__(wrapped, runtime, call, observer)
-        self._self_holder = weakref.ref(holder)
+class _HelperSyncStreamProxy(_AnnotatesHolder, SyncStreamProxy):
+    """The raw stream of a ``MessageStream``."""
 
-    def _self_finish(self, ended_early: bool) -> None:
-        if self._self_done:
-            return
-        super()._self_finish(ended_early)
-        _annotate_helper(self._self_holder(), self.__wrapped__)
+
+class _HelperAsyncStreamProxy(_AnnotatesHolder, AsyncStreamProxy):
+    """The raw stream of an ``AsyncMessageStream``."""
 
 
 def record_call(target: Target, runtime_of: RuntimeOf) -> Wrapper:

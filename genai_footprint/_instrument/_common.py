@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_footprint._instrument._spec import Call, Endpoint, Settings
+from genai_footprint._instrument._spec import Call, Endpoint, Observation, Settings
 
 
 def given(value: Any) -> bool:
@@ -56,3 +56,20 @@ def new_call(
         stream=(kwargs.get("stream") is True) if stream is None else stream,
         zone_hint=zone_hint,
     )
+
+
+class StreamTally:
+    """What a stream observer keeps while items go by: served model, reported output tokens (the last report
+    wins: providers send running totals), the text seen (counted only if no usage comes) and a zone hint.
+    Subclasses add ``on_item``."""
+
+    __slots__ = ("model", "texts", "tokens", "zone")
+
+    def __init__(self, zone: str | None = None) -> None:
+        self.model: str | None = None
+        self.tokens: int | None = None
+        self.texts: list[str] = []
+        self.zone = zone
+
+    def result(self) -> Observation:
+        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from genai_footprint._instrument._common import given, host_zone, new_call, region_zone
+from genai_footprint._instrument._common import StreamTally, given, host_zone, new_call, region_zone
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
 
 PROVIDER = "mistralai"
@@ -130,16 +130,10 @@ class _Base:
             return None
 
 
-class _CompletionStreamObserver:
+class _CompletionStreamObserver(StreamTally):
     """Chat / FIM / agents chunks (each event's ``.data``); the last chunk carries ``usage``."""
 
-    __slots__ = ("model", "texts", "tokens", "zone")
-
-    def __init__(self, zone: str | None) -> None:
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone = zone
+    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         chunk = getattr(event, "data", None)
@@ -153,9 +147,6 @@ class _CompletionStreamObserver:
         if tokens is not None:
             self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
         return True
-
-    def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
 
 
 class Completions(_Base):
@@ -179,17 +170,11 @@ def _entry_model(entry: Any) -> str | None:
     return _text(model) if given(model) else None
 
 
-class _ConversationStreamObserver:
+class _ConversationStreamObserver(StreamTally):
     """Conversation events: text in ``message.output.delta`` / ``function.call.delta``; usage on
     ``conversation.response.done``. The model is on the output events (the request may only name an agent)."""
 
-    __slots__ = ("model", "texts", "tokens", "zone")
-
-    def __init__(self, zone: str | None) -> None:
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone = zone
+    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         data = getattr(event, "data", None)
@@ -202,9 +187,6 @@ class _ConversationStreamObserver:
             if tokens is not None:
                 self.tokens = tokens
         return True
-
-    def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
 
 
 class Conversations(_Base):
@@ -239,17 +221,11 @@ _RESPONSE_SNAPSHOT_EVENTS = frozenset(
 )
 
 
-class _ResponsesStreamObserver:
+class _ResponsesStreamObserver(StreamTally):
     """Responses API frames (``.data`` is the event): usage on the terminal ``response.completed`` (or
     ``.incomplete`` / ``.failed``) snapshot."""
 
-    __slots__ = ("model", "texts", "tokens", "zone")
-
-    def __init__(self, zone: str | None) -> None:
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone = zone
+    __slots__ = ()
 
     def on_item(self, frame: Any) -> bool:
         data = getattr(frame, "data", None)
@@ -265,9 +241,6 @@ class _ResponsesStreamObserver:
             if tokens is not None:
                 self.tokens = tokens
         return True
-
-    def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
 
 
 class Responses(_Base):

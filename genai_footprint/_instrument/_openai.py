@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_footprint._instrument._common import client_host, given, host_zone, new_call, region_zone
+from genai_footprint._instrument._common import StreamTally, client_host, given, host_zone, new_call, region_zone
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
 
 PROVIDER = "openai"
@@ -102,17 +102,14 @@ def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: 
     call.injected_stream_usage = True
 
 
-class _ChoicesStreamObserver:
+class _ChoicesStreamObserver(StreamTally):
     """Chat / legacy completion chunks: usage arrives in a last chunk with no choices (when asked for)."""
 
-    __slots__ = ("call", "model", "texts", "tokens", "zone")
+    __slots__ = ("call",)
 
     def __init__(self, call: Call, zone: str | None) -> None:
+        super().__init__(zone)
         self.call = call
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone = zone
 
     def on_item(self, chunk: Any) -> bool:
         if self.model is None and chunk.model:  # Azure's first chunk has model == ""
@@ -141,15 +138,6 @@ class _ChoicesStreamObserver:
         refusal = getattr(delta, "refusal", None)
         if refusal:
             self.texts.append(refusal)
-
-    def result(self) -> Observation:
-        return Observation(
-            model=self.model,
-            output_tokens=self.tokens,
-            tokens_source="usage",
-            zone_hint=self.zone,
-            text=self.texts,
-        )
 
 
 class _LegacyStreamObserver(_ChoicesStreamObserver):
@@ -193,16 +181,10 @@ _RESPONSE_TEXT_EVENTS = frozenset(
 )
 
 
-class _ResponsesStreamObserver:
+class _ResponsesStreamObserver(StreamTally):
     """Responses API events: usage on the terminal ``response.completed`` / ``.incomplete`` / ``.failed``."""
 
-    __slots__ = ("model", "texts", "tokens", "zone")
-
-    def __init__(self, zone: str | None) -> None:
-        self.model: str | None = None
-        self.tokens: int | None = None
-        self.texts: list[str] = []
-        self.zone = zone
+    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         kind = event.type
@@ -215,9 +197,6 @@ class _ResponsesStreamObserver:
             if usage is not None:
                 self.tokens = usage.output_tokens
         return True
-
-    def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
 
 
 class Responses(_Base):
