@@ -70,7 +70,7 @@ class Footprint:
 
     def listen(self) -> list[tuple[Any, Any, Any]]:
         seen: list[tuple[Any, Any, Any]] = []
-        self.runtime.listeners = (lambda call, observation, impacts: seen.append((call, observation, impacts)),)
+        self.runtime.listeners = (lambda event: seen.append((event, event, event.impacts)),)
         return seen
 
     @contextmanager
@@ -309,7 +309,7 @@ async def test_stream_helper_is_one_call(server: FakeAnthropic, footprint: Footp
     await use_helper(server, asynchronous, "until_done", beta=True)
 
     assert [impacts for _, _, impacts in seen] == [helped.stream.impacts, seen[1][2]]
-    assert [observation.model for _, observation, _ in seen] == [SERVED, SERVED]
+    assert [event.model_served for event, _, _ in seen] == [SERVED, SERVED]
     assert [call.model_requested for call, _, _ in seen] == [REQUESTED, REQUESTED]
 
 
@@ -737,15 +737,29 @@ async def test_model_names_resolve(
 @MODES
 @pytest.mark.parametrize(("geo", "zone"), [("us", "USA"), ("global", None), (None, None)])
 async def test_inference_geo(
-    server: FakeAnthropic, footprint: Footprint, asynchronous: bool, geo: str | None, zone: str | None
+    server: FakeAnthropic,
+    footprint: Footprint,
+    asynchronous: bool,
+    geo: str | None,
+    zone: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen = footprint.listen()
+    hints: list[str | None] = []
+    runtime = footprint.runtime
+    complete = runtime.complete
+
+    def spy(call: Any, observation: Any, *args: Any, **kwargs: Any) -> Any:
+        hints.append(observation.zone_hint)
+        return complete(call, observation, *args, **kwargs)
+
+    monkeypatch.setattr(runtime, "complete", spy)
     server.messages.append(message(inference_geo=geo))
     server.events.append(stream_events(inference_geo=geo))
     await call(server, asynchronous)
     await drain(await call(server, asynchronous, stream=True))
 
-    assert [observation.zone_hint for _, observation, _ in seen] == [zone, zone]
+    assert hints == [zone, zone]
     assert [impacts.inputs.zone for _, _, impacts in seen] == ["USA", "USA"]
 
 
@@ -929,7 +943,7 @@ _ORDERINGS = {
         from genai_footprint._instrument import _lifecycle
 
         calls = []
-        _lifecycle.current_runtime().listeners = (lambda call, observation, impacts: calls.append(impacts),)
+        _lifecycle.current_runtime().listeners = (lambda event: calls.append(event.impacts),)
         server = FakeAnthropic()
         vertex = anthropic.AnthropicVertex(
             region="us-east5", project_id="p", access_token="t", http_client=server.http_client(), max_retries=0

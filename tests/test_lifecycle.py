@@ -70,7 +70,7 @@ def has_impacts(result):
 def listen():
     calls = []
     runtime = _lifecycle.current_runtime()
-    runtime.listeners = (lambda call, observation, impacts: calls.append(impacts),)
+    runtime.listeners = (lambda event: calls.append(event.impacts),)
     return calls
 
 def done(**results):

@@ -55,7 +55,7 @@ def instrument() -> list[Impacts | None]:
     runtime = _lifecycle.current_runtime()
     assert runtime is not None
     finished: list[Impacts | None] = []
-    runtime.listeners = (*runtime.listeners, lambda call, observation, impacts: finished.append(impacts))
+    runtime.listeners = (*runtime.listeners, lambda event: finished.append(event.impacts))
     return finished
 
 

@@ -320,7 +320,7 @@ async def test_concurrent_async_calls_each_get_their_own_impacts() -> None:
     seen: list[float] = []
     runtime = _lifecycle.current_runtime()
     assert runtime is not None
-    runtime.listeners = (lambda call, observation, impacts: seen.append(observation.output_tokens),)
+    runtime.listeners = (lambda event: seen.append(event.output_tokens),)
     client = h.client(_keyed, asynchronous=True)
 
     async def one(n: int) -> float:

@@ -514,7 +514,7 @@ async def test_stream_early_break_then_garbage_collected(
     fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
 ) -> None:
     heard: list[Any] = []
-    fp.runtime.listeners = (lambda call, observation, impacts: heard.append(impacts),)
+    fp.runtime.listeners = (lambda event: heard.append(event.impacts),)
     s = await resolve(client_for(server, mode).chat.completions.create(model=REQUESTED, messages=MESSAGES, stream=True))
     await take(s, 2)
     wrapped = s.__wrapped__

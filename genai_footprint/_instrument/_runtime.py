@@ -22,7 +22,15 @@ import wrapt
 
 from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._errors import InstrumentationError
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
+from genai_footprint._instrument._spec import (
+    Call,
+    CallEvent,
+    Observation,
+    ProviderSpec,
+    Settings,
+    StreamObserver,
+    Target,
+)
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import Impacts
@@ -109,7 +117,7 @@ class Runtime:
 
     def __init__(self, settings: Settings | None) -> None:
         self.settings: Settings | None = settings
-        self.listeners: tuple[Callable[[Call, Observation, Impacts | None], None], ...] = ()
+        self.listeners: tuple[Callable[[CallEvent], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
 
     # -- after the SDK returned -----------------------------------------------------------------------
@@ -169,7 +177,7 @@ class Runtime:
                 break
         if name is None:
             self._warn_unknown(call.provider, observation.model or call.model_requested)
-            self._notify(call, observation, None)
+            self._notify(call, observation, None, end, first_item_at)
             return None
 
         tokens, source = observation.output_tokens, observation.tokens_source
@@ -204,10 +212,12 @@ class Runtime:
             model_requested=call.model_requested,
             model_served=observation.model,
         )
-        self._notify(call, observation, impacts)
+        self._notify(call, observation, impacts, end, first_item_at)
         return impacts
 
-    def _notify(self, call: Call, observation: Observation, impacts: Impacts | None) -> None:
+    def _notify(
+        self, call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None
+    ) -> None:
         if call.trackers:
             model = observation.model or call.model_requested
             for run in call.trackers:
@@ -215,9 +225,16 @@ class Runtime:
                     run.add(call.provider, model, impacts)
                 except Exception:
                     _internal_error("tracker")
+        if not self.listeners:
+            return
+        try:
+            event = _event(call, observation, impacts, end, first_item_at)
+        except Exception:
+            _internal_error("event")
+            return
         for listener in self.listeners:
             try:
-                listener(call, observation, impacts)
+                listener(event)
             except Exception:
                 _internal_error("listener")
 
@@ -234,6 +251,32 @@ class Runtime:
             provider,
             model,
         )
+
+
+def _event(
+    call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None
+) -> CallEvent:
+    inputs = None if impacts is None else impacts.inputs
+    if inputs is not None:
+        tokens: float | None = inputs.output_tokens
+        source: str | None = inputs.tokens_source
+    else:
+        tokens, source = observation.output_tokens, observation.tokens_source if observation.output_tokens else None
+    return CallEvent(
+        timestamp=time.time() - (time.perf_counter() - end),
+        provider=call.provider,
+        model_requested=call.model_requested,
+        model_served=observation.model,
+        model_resolved=None if inputs is None else inputs.model_resolved,
+        zone=None if inputs is None else inputs.zone,
+        output_tokens=tokens,
+        tokens_source=source,
+        latency_s=end - call.start,
+        ttft_s=None if first_item_at is None else first_item_at - call.start,
+        stream=call.stream,
+        trackers=tuple(run.name for run in call.trackers),
+        impacts=impacts,
+    )
 
 
 _ESTIMATOR: Any = None

@@ -102,4 +102,27 @@ class ProviderSpec:
     targets: tuple[Target, ...]
 
 
-ImpactsListener = Callable[[Call, Observation, "Impacts | None"], None]
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One finished generation call, as listeners (exporters) see it: no prompt, no completion, no key.
+
+    Built once per call, only when a listener is registered. ``impacts`` is None when the model is not in
+    the registry; the other fields are still what the call told us.
+    """
+
+    timestamp: float  # time.time() when the call ended (end of the stream for streams)
+    provider: str
+    model_requested: str | None
+    model_served: str | None  # the model the response names, if any
+    model_resolved: str | None  # the registry row used; None when unestimated
+    zone: str | None  # the serving zone used for the estimate; None when unestimated
+    output_tokens: float | None
+    tokens_source: str | None
+    latency_s: float
+    ttft_s: float | None  # measured time to first item (streams)
+    stream: bool
+    trackers: tuple[str, ...]  # the names of the enclosing track() runs, outermost first
+    impacts: Impacts | None
+
+
+ImpactsListener = Callable[[CallEvent], None]
