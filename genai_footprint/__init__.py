@@ -13,6 +13,7 @@ from genai_footprint._version import __version__
 
 if TYPE_CHECKING:
     from genai_footprint._errors import (
+        ConfigError,
         GenAIFootprintError,
         InstrumentationError,
         InvalidInputError,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from genai_footprint._track import Run, carry, current_run, track
 
 __all__ = [
+    "ConfigError",
     "ElectricityMix",
     "EmbodiedImpacts",
     "EstimateInputs",
@@ -61,6 +63,7 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
+    "ConfigError": "genai_footprint._errors",
     "ElectricityMix": "genai_footprint._impacts",
     "EmbodiedImpacts": "genai_footprint._impacts",
     "EstimateInputs": "genai_footprint._impacts",

@@ -5,7 +5,7 @@ Each subcommand is one ``_cmd_*`` function taking the parsed arguments and retur
 at start-up; the registry, pydantic and the methodology are imported inside the subcommands that need them.
 
 Exit codes: 0 on success, 2 on any usage or input error, reported as one ``genai-footprint: error: ...``
-line on stderr.
+line on stderr; ``reproduce`` exits 1 when a recorded estimate is not reproduced.
 """
 
 from __future__ import annotations
@@ -390,6 +390,87 @@ def _cmd_zones(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("logs", nargs="+", metavar="LOG.jsonl", help="call logs written by the JSON Lines exporter")
+    p.add_argument(
+        "--by", default="provider,model,tracker,day", metavar="GROUPINGS", help="tables to show, from: %(default)s"
+    )
+    p.add_argument(
+        "--criterion", default="energy,gwp,pe,adpe,wcf", metavar="CRITERIA", help="criteria to show, from: %(default)s"
+    )
+    p.add_argument("--json", action="store_true", help="print the totals as JSON (exact sums, all criteria)")
+    p.add_argument("--html", metavar="OUT.html", help="also write a self-contained page with charts")
+    p.add_argument("--skip-bad", action="store_true", help="skip (and count) lines that are not records")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from genai_footprint import _report
+    from genai_footprint._export._record import CRITERIA as RECORD_CRITERIA
+
+    try:
+        by = _report.parse_choices(args.by, _report.GROUPINGS, "--by")
+        criteria = _report.parse_choices(args.criterion, RECORD_CRITERIA, "--criterion")
+        log = _report.read_logs(args.logs, skip_bad=args.skip_bad)
+        report = _report.build_report(log, by)
+        if args.html:
+            from genai_footprint._report_html import render_html
+
+            out = Path(args.html)
+            try:
+                out.write_text(render_html(report, criteria), encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInputError("--html", f"cannot write {out}: {exc.strerror or exc}") from None
+    except InvalidInputError as exc:
+        return _fail(" ".join(str(exc).split()))  # str(exc) names the file and line as they are
+    if log.skipped:
+        print(f"{PROG}: skipped {log.skipped} bad line(s); first: {log.first_skipped}", file=sys.stderr)
+    if args.html:
+        print(f"{PROG}: wrote {args.html}", file=sys.stderr)
+    print(json.dumps(_report.report_json(report), indent=2) if args.json else _report.format_report(report, criteria))
+    return 0
+
+
+def _add_reproduce(p: argparse.ArgumentParser) -> None:
+    p.add_argument("record", metavar="RECORD", help="a JSON file (a record or an Impacts JSON), LOG.jsonl:N, or -")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from genai_footprint import _report
+
+    try:
+        source, record = _report.load_record(args.record, sys.stdin)
+        result = _report.reproduce_record(record, source)
+    except InvalidInputError as exc:
+        return _fail(" ".join(str(exc).split()))
+    text = json.dumps(_report.reproduction_json(result), indent=2) if args.json else _report.format_reproduction(result)
+    print(text)
+    return 0 if result.ok else 1
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config-file", metavar="PATH", help="read this file, not the project file (as init(config_file))")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from genai_footprint._config import load_config
+    from genai_footprint._errors import ConfigError
+
+    try:
+        config = load_config({"config_file": args.config_file} if args.config_file else {})
+    except ConfigError as exc:  # its message already names the setting, the value and the source
+        return _fail(" ".join(str(exc).split()))
+    if args.json:
+        print(json.dumps(config.as_json(), indent=2))
+        return 0
+    print("\n".join(_table(["Setting", "Value", "Source"], config.describe())))
+    print("Files read: " + ("; ".join(config.files) or "none"))
+    return 0
+
+
 class _Command(NamedTuple):
     name: str
     help: str
@@ -401,6 +482,9 @@ _COMMANDS: tuple[_Command, ...] = (
     _Command("estimate", "estimate the impacts of one text-generation request", _add_estimate, _cmd_estimate),
     _Command("models", "list the registry's models", _add_models, _cmd_models),
     _Command("zones", "list the electricity mixes by zone", _add_zones, _cmd_zones),
+    _Command("config", "show the effective settings and where each comes from", _add_config, _cmd_config),
+    _Command("report", "total logged calls by provider, model, tracker and day", _add_report, _cmd_report),
+    _Command("reproduce", "recompute a logged estimate from its recorded inputs", _add_reproduce, _cmd_reproduce),
 )
 
 

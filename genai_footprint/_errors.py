@@ -20,6 +20,19 @@ class InvalidInputError(GenAIFootprintError, ValueError):
         super().__init__(f"{argument}: {message}")
 
 
+class ConfigError(InvalidInputError):
+    """A configuration setting has a value we refuse.
+
+    The message names the setting, the value (a secret masked) and where it came from (a file, an
+    environment variable or an ``init()`` argument); ``argument`` is the setting and ``source`` the layer.
+    """
+
+    def __init__(self, setting: str, message: str, *, source: str) -> None:
+        super().__init__(setting, message)
+        self.source = source
+        self.args = (message,)
+
+
 class UnknownModelError(InvalidInputError):
     """The model name resolves to nothing in the registry."""
 

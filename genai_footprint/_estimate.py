@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Real
 from types import EllipsisType, ModuleType
@@ -18,7 +18,8 @@ from genai_footprint._impacts import (
     ImpactWarning,
     Range,
     TokensSource,
-    impacts_from_bounds,
+    impacts_from_flat,
+    typed_model,
 )
 from genai_footprint._registry import ModelRow, Registry, get_registry
 
@@ -170,6 +171,7 @@ class Prepared:
     fixed_inputs: dict[str, Any]  # EstimateInputs fields known before the call
     warnings: tuple[ImpactWarning, ...]
     compute_kwargs: dict[str, Any]  # methodology inputs known before the call
+    kernel: Callable[[float, float | None], tuple[float, ...]]  # (tokens, latency) -> the 26 bounds
 
 
 def prepare(
@@ -291,7 +293,7 @@ def prepare(
         "mix_adpe": mix_model.adpe,
         "mix_wue": mix_model.wue,
     }
-    return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs)
+    return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs, method.kernel(**compute_kwargs))
 
 
 def compute(
@@ -310,24 +312,34 @@ def compute(
 
     ``model_requested``: the name the caller asked for (None: they named none, e.g. an agent id); left out,
     the name the estimate was prepared with."""
-    bounds = prepared.method.compute(output_tokens=output_tokens, latency_s=latency_s, **prepared.compute_kwargs)
     fixed = prepared.fixed_inputs
-    inputs = _validate_inputs(
+    if model_requested is ...:
+        model_requested = fixed["model_requested"]
+    elif model_requested is not None and type(model_requested) is not str:
+        model_requested = str(model_requested)
+    if model_served is not None and type(model_served) is not str:
+        model_served = str(model_served)
+    # Every value below is already of its field's type (checked by prepare() and by the callers), so the
+    # inputs are assembled without a second validation: this runs once per instrumented call.
+    inputs = typed_model(
+        EstimateInputs,
         {
             **fixed,
-            "model_requested": fixed["model_requested"] if model_requested is ... else model_requested,
+            "model_requested": model_requested,
             "model_served": model_served,
             "output_tokens": output_tokens,
             "tokens_source": tokens_source,
             "latency_s": latency_s,
             "measured_ttft_s": measured_ttft_s,
             "stream": stream,
-        }
+        },
     )
-    return _impacts(prepared.method, bounds, inputs, prepared.warnings + extra_warnings)
-
-
-_validate_inputs = EstimateInputs.model_validate
+    return impacts_from_flat(
+        prepared.kernel(output_tokens, latency_s),
+        methodology_version=prepared.method.VERSION,
+        inputs=inputs,
+        warnings=prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
+    )
 
 
 def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:
@@ -339,11 +351,9 @@ def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: s
 def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarning, ...]) -> Impacts:
     """Run ``method`` on recorded ``inputs``."""
     mix = inputs.mix
-    bounds = method.compute(
+    kernel = method.kernel(
         active_params_b=(inputs.active_params.min, inputs.active_params.max),
         total_params_b=(inputs.total_params.min, inputs.total_params.max),
-        output_tokens=inputs.output_tokens,
-        latency_s=inputs.latency_s,
         tps=inputs.tps,
         ttft_s=inputs.ttft_s,
         pue=(inputs.pue.min, inputs.pue.max),
@@ -353,22 +363,8 @@ def _run(method: ModuleType, inputs: EstimateInputs, warnings: tuple[ImpactWarni
         mix_adpe=mix.adpe,
         mix_wue=mix.wue,
     )
-    return _impacts(method, bounds, inputs, warnings)
-
-
-def _impacts(method: ModuleType, bounds: Any, inputs: EstimateInputs, warnings: tuple[ImpactWarning, ...]) -> Impacts:
-    """The one place a methodology's bounds become an ``Impacts``."""
-    return impacts_from_bounds(
-        {
-            "usage.energy": bounds[0],
-            "usage.gwp": bounds[1],
-            "usage.pe": bounds[2],
-            "usage.adpe": bounds[3],
-            "usage.wcf": bounds[4],
-            "embodied.gwp": bounds[5],
-            "embodied.pe": bounds[6],
-            "embodied.adpe": bounds[7],
-        },
+    return impacts_from_flat(
+        kernel(inputs.output_tokens, inputs.latency_s),
         methodology_version=method.VERSION,
         inputs=inputs,
         warnings=warnings,

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    computed_field,
+    model_validator,
+)
 
 TokensSource = Literal["given", "usage", "tiktoken", "approximation"]
 
@@ -142,26 +151,142 @@ class EstimateInputs(BaseModel):
     registry_version: str | None = None
 
 
+_KWH, _CO2, _MJ, _SB, _L = "kWh", "kgCO2eq", "MJ", "kgSbeq", "L"
+USAGE_KEYS = ("energy", "gwp", "pe", "adpe", "wcf")
+EMBODIED_KEYS = ("gwp", "pe", "adpe")
+UNITS: dict[str, str] = {"energy": _KWH, "gwp": _CO2, "pe": _MJ, "adpe": _SB, "wcf": _L}
+# Every range an Impacts holds: the totals, then "usage.x" and "embodied.x". An Impacts stores them as one
+# flat tuple of 26 floats in this order: (min, max) of ALL_KEYS[0], then of ALL_KEYS[1], ...
+ALL_KEYS = (
+    *USAGE_KEYS,
+    *(f"usage.{c}" for c in USAGE_KEYS),
+    *(f"embodied.{c}" for c in EMBODIED_KEYS),
+)
+_INDEX = {key: 2 * i for i, key in enumerate(ALL_KEYS)}
+_NEW = object.__new__
+_SET = object.__setattr__
+_RANGE_FIELDS = frozenset({"min", "max", "unit"})
+
+
+def _range(lo: float, hi: float, unit: str) -> Range:
+    """A Range from bounds already known to be finite and ordered (no validation: built on the hot path)."""
+    r = _NEW(Range)
+    _SET(r, "__dict__", {"min": lo, "max": hi, "unit": unit})
+    _SET(r, "__pydantic_fields_set__", _RANGE_FIELDS)
+    _SET(r, "__pydantic_extra__", None)
+    _SET(r, "__pydantic_private__", None)
+    return r
+
+
 class Impacts(BaseModel):
     """The environmental impacts of one generation request, or of a total of several.
 
     Units: ``energy`` kWh, ``gwp`` kgCO2eq, ``pe`` MJ, ``adpe`` kgSbeq, ``wcf`` litres. ``energy`` and ``wcf``
     are usage only; ``gwp``, ``pe`` and ``adpe`` are usage plus embodied.
+
+    The ranges are held as plain bounds and become ``Range`` objects on first access (then cached), so an
+    instrumented call pays for the numbers, not for objects nobody reads. They serialise, validate and
+    compare like ordinary fields: ``model_dump()`` / ``model_validate()`` round-trip every range.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    energy: Range
-    gwp: Range
-    pe: Range
-    adpe: Range
-    wcf: Range
-    usage: UsageImpacts
-    embodied: EmbodiedImpacts
     methodology_version: str
     inputs: EstimateInputs | None = None  # None on a total of several calls
     warnings: tuple[ImpactWarning, ...] = ()
     calls: int = 1
+    _bounds: tuple[float, ...] = PrivateAttr()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _from_ranges(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Impacts:
+        """Accept the serialised form: the ranges (``energy`` … ``wcf``, ``usage``, ``embodied``) as fields."""
+        if isinstance(data, Impacts):
+            return data
+        if not isinstance(data, Mapping):
+            return cast(Impacts, handler(data))
+        rest = dict(data)
+        flat: list[float] = []
+        errors: list[str] = []
+        groups = {"usage": rest.pop("usage", None), "embodied": rest.pop("embodied", None)}
+        totals = {key: rest.pop(key, None) for key in USAGE_KEYS}
+        for key in ALL_KEYS:
+            group, _, name = key.rpartition(".")
+            if group:
+                container = groups[group]
+                if isinstance(container, BaseModel):
+                    container = container.__dict__
+                value = container.get(name) if isinstance(container, Mapping) else None
+            else:
+                value = totals[key]
+            if value is None:
+                errors.append(f"{key}: missing")
+                continue
+            try:
+                r = value if isinstance(value, Range) else _VALIDATE_RANGE(value)
+            except ValidationError as exc:
+                errors.append(f"{key}: {exc.errors()[0]['msg']}")
+                continue
+            if not (math.isfinite(r.min) and math.isfinite(r.max)):
+                errors.append(f"{key}: bounds must be finite, got {r.min!r}, {r.max!r}")
+            flat += (r.min, r.max)
+        if errors:
+            raise ValueError("invalid impact ranges: " + "; ".join(errors))
+        impacts = cast(Impacts, handler(rest))
+        _SET(impacts, "__pydantic_private__", {"_bounds": tuple(flat)})
+        return impacts
+
+    def _r(self, key: str) -> Range:
+        i = _INDEX[key]
+        b = self._bounds
+        return _range(b[i], b[i + 1], UNITS[key.rpartition(".")[2]])
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def energy(self) -> Range:
+        return self._r("energy")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def gwp(self) -> Range:
+        return self._r("gwp")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def pe(self) -> Range:
+        return self._r("pe")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def adpe(self) -> Range:
+        return self._r("adpe")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def wcf(self) -> Range:
+        return self._r("wcf")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def usage(self) -> UsageImpacts:
+        return typed_model(
+            UsageImpacts,
+            {
+                "energy": self.energy,
+                "gwp": self._r("usage.gwp"),
+                "pe": self._r("usage.pe"),
+                "adpe": self._r("usage.adpe"),
+                "wcf": self.wcf,
+            },
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def embodied(self) -> EmbodiedImpacts:
+        return typed_model(
+            EmbodiedImpacts,
+            {"gwp": self._r("embodied.gwp"), "pe": self._r("embodied.pe"), "adpe": self._r("embodied.adpe")},
+        )
 
     def __add__(self, other: Impacts | int) -> Impacts:
         if isinstance(other, int) and other == 0:
@@ -171,6 +296,24 @@ class Impacts(BaseModel):
         return sum_impacts((self, other))
 
     __radd__ = __add__
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def typed_model(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of ``cls`` from values already of the right types (no validation)."""
+    obj = _NEW(cls)
+    _SET(obj, "__dict__", values)
+    _SET(obj, "__pydantic_fields_set__", set(values))
+    _SET(obj, "__pydantic_extra__", None)
+    _SET(obj, "__pydantic_private__", None)
+    return obj
+
+
+def flat_bounds(impacts: Impacts) -> tuple[float, ...]:
+    """The 26 bounds of ``impacts`` (``ALL_KEYS`` order, min then max): for exact sums without objects."""
+    return impacts._bounds
 
 
 def _merge_versions(versions: Iterable[str]) -> str:
@@ -185,34 +328,20 @@ def sum_impacts(items: Iterable[Impacts]) -> Impacts:
         raise ValueError("sum_impacts() needs at least one Impacts")
     if len(items) == 1:
         return items[0]
-    totals = {key: [0.0, 0.0] for key in ALL_KEYS}
+    totals = [0.0] * (2 * len(ALL_KEYS))
     warnings: dict[str, ImpactWarning] = {}
     for item in items:
-        for key in ALL_KEYS:
-            r = range_at(item, key)
-            t = totals[key]
-            t[0] += r.min
-            t[1] += r.max
+        for i, value in enumerate(item._bounds):
+            totals[i] += value
         for w in item.warnings:
             warnings.setdefault(w.code, w)
-    return impacts_from_bounds(
-        {key: (lo, hi) for key, (lo, hi) in totals.items()},
+    return impacts_from_flat(
+        tuple(totals),
         methodology_version=_merge_versions(i.methodology_version for i in items),
         inputs=None,
         warnings=tuple(warnings.values()),
         calls=sum(i.calls for i in items),
     )
-
-
-UNITS: dict[str, str] = {"energy": "kWh", "gwp": "kgCO2eq", "pe": "MJ", "adpe": "kgSbeq", "wcf": "L"}
-USAGE_KEYS = ("energy", "gwp", "pe", "adpe", "wcf")
-EMBODIED_KEYS = ("gwp", "pe", "adpe")
-# Every range an Impacts holds: the totals, then "usage.x" and "embodied.x".
-ALL_KEYS = (
-    *USAGE_KEYS,
-    *(f"usage.{c}" for c in USAGE_KEYS),
-    *(f"embodied.{c}" for c in EMBODIED_KEYS),
-)
 
 
 def range_at(impacts: Impacts, key: str) -> Range:
@@ -224,69 +353,67 @@ def range_at(impacts: Impacts, key: str) -> Range:
     return obj
 
 
-def impacts_from_bounds(
-    bounds: dict[str, tuple[float, float]],
+_IMPACTS_FIELDS = frozenset({"methodology_version", "inputs", "warnings", "calls"})
+
+
+def impacts_from_flat(
+    flat: tuple[float, ...],
     *,
     methodology_version: str,
-    inputs: EstimateInputs | dict[str, Any] | None,
-    warnings: tuple[ImpactWarning, ...] | list[dict[str, str]] = (),
+    inputs: EstimateInputs | None,
+    warnings: tuple[ImpactWarning, ...] = (),
     calls: int = 1,
 ) -> Impacts:
-    """Build an ``Impacts`` from ``(min, max)`` bounds keyed as ``ALL_KEYS``, validated in one pass.
+    """An ``Impacts`` from its 26 bounds (``ALL_KEYS`` order) and already-typed parts, checked in one pass.
+
+    Runs once per instrumented call, so it validates only what our own code cannot guarantee: every bound
+    finite and every range ordered.
+    """
+    if len(flat) != 26 or not math.isfinite(sum(flat)):
+        raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")
+    it = iter(flat)
+    for lo in it:
+        if lo > next(it):
+            raise ValueError(f"inverted impact range in {flat!r}")
+    impacts = _NEW(Impacts)
+    _SET(
+        impacts,
+        "__dict__",
+        {"methodology_version": methodology_version, "inputs": inputs, "warnings": warnings, "calls": calls},
+    )
+    _SET(impacts, "__pydantic_fields_set__", _IMPACTS_FIELDS)
+    _SET(impacts, "__pydantic_extra__", None)
+    _SET(impacts, "__pydantic_private__", {"_bounds": flat})
+    return impacts
+
+
+def impacts_from_bounds(
+    bounds: Mapping[str, tuple[float, float]],
+    *,
+    methodology_version: str,
+    inputs: EstimateInputs | None,
+    warnings: tuple[ImpactWarning, ...] = (),
+    calls: int = 1,
+) -> Impacts:
+    """Build an ``Impacts`` from ``(min, max)`` bounds keyed as ``ALL_KEYS``.
 
     Where the totals ``energy``/``gwp``/``pe``/``adpe``/``wcf`` are absent they are derived: energy and
-    water equal their usage part; gwp, pe and adpe are usage plus embodied. This runs once per instrumented
-    call, so it is written flat: one core validation of plain dicts.
+    water equal their usage part; gwp, pe and adpe are usage plus embodied.
     """
-    ue, ug, up, ua, uw = (
-        bounds["usage.energy"],
-        bounds["usage.gwp"],
-        bounds["usage.pe"],
-        bounds["usage.adpe"],
-        bounds["usage.wcf"],
-    )
+    ue, ug, up, ua, uw = (bounds[f"usage.{c}"] for c in USAGE_KEYS)
     eg, ep, ea = bounds["embodied.gwp"], bounds["embodied.pe"], bounds["embodied.adpe"]
     te = bounds.get("energy", ue)
     tw = bounds.get("wcf", uw)
     tg = bounds.get("gwp") or (ug[0] + eg[0], ug[1] + eg[1])
     tp = bounds.get("pe") or (up[0] + ep[0], up[1] + ep[1])
     ta = bounds.get("adpe") or (ua[0] + ea[0], ua[1] + ea[1])
-    # One check for all: a NaN or an infinity anywhere makes the sum non-finite.
-    if not math.isfinite(sum(ue + ug + up + ua + uw + eg + ep + ea + te + tw + tg + tp + ta)):
-        raise ValueError(f"non-finite impact bounds {bounds!r}")
-    kwh, co2, mj, sb, litres = "kWh", "kgCO2eq", "MJ", "kgSbeq", "L"
-    usage_energy = _VALIDATE_RANGE({"min": ue[0], "max": ue[1], "unit": kwh})
-    usage_wcf = _VALIDATE_RANGE({"min": uw[0], "max": uw[1], "unit": litres})
-    # Energy and water totals are their usage parts: the same Range object serves both places.
-    energy = usage_energy if te is ue else {"min": te[0], "max": te[1], "unit": kwh}
-    wcf = usage_wcf if tw is uw else {"min": tw[0], "max": tw[1], "unit": litres}
-    impacts: Impacts = _VALIDATE_IMPACTS(
-        {
-            "energy": energy,
-            "gwp": {"min": tg[0], "max": tg[1], "unit": co2},
-            "pe": {"min": tp[0], "max": tp[1], "unit": mj},
-            "adpe": {"min": ta[0], "max": ta[1], "unit": sb},
-            "wcf": wcf,
-            "usage": {
-                "energy": usage_energy,
-                "gwp": {"min": ug[0], "max": ug[1], "unit": co2},
-                "pe": {"min": up[0], "max": up[1], "unit": mj},
-                "adpe": {"min": ua[0], "max": ua[1], "unit": sb},
-                "wcf": usage_wcf,
-            },
-            "embodied": {
-                "gwp": {"min": eg[0], "max": eg[1], "unit": co2},
-                "pe": {"min": ep[0], "max": ep[1], "unit": mj},
-                "adpe": {"min": ea[0], "max": ea[1], "unit": sb},
-            },
-            "methodology_version": methodology_version,
-            "inputs": inputs,
-            "warnings": warnings,
-            "calls": calls,
-        }
+    return impacts_from_flat(
+        (*te, *tg, *tp, *ta, *tw, *ue, *ug, *up, *ua, *uw, *eg, *ep, *ea),
+        methodology_version=methodology_version,
+        inputs=inputs,
+        warnings=warnings,
+        calls=calls,
     )
-    return impacts
 
 
-_VALIDATE_IMPACTS = Impacts.__pydantic_validator__.validate_python
 _VALIDATE_RANGE = Range.__pydantic_validator__.validate_python

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from genai_footprint._context import ACTIVE_TRACKERS
-from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, impacts_from_bounds, range_at
+from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, flat_bounds, impacts_from_flat
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +33,8 @@ class _Totals:
 
     def add(self, impacts: Impacts) -> None:
         bounds = self.bounds
-        for index, key in enumerate(ALL_KEYS):
-            r = range_at(impacts, key)
-            bounds[2 * index] += r.min
-            bounds[2 * index + 1] += r.max
+        for index, value in enumerate(flat_bounds(impacts)):
+            bounds[index] += value
         self.calls += impacts.calls
         self.versions.add(impacts.methodology_version)
         for warning in impacts.warnings:
@@ -46,8 +44,8 @@ class _Totals:
         if not self.calls:
             return None
         versions = sorted(self.versions)
-        return impacts_from_bounds(
-            {key: (self.bounds[2 * i], self.bounds[2 * i + 1]) for i, key in enumerate(ALL_KEYS)},
+        return impacts_from_flat(
+            tuple(self.bounds),
             methodology_version=versions[0] if len(versions) == 1 else "mixed:" + "+".join(versions),
             inputs=None,
             warnings=tuple(self.warnings.values()),

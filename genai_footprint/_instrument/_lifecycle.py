@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
+from genai_footprint._config import PROVIDERS as SUPPORTED_PROVIDERS
+from genai_footprint._config import load_config
 from genai_footprint._instrument._runtime import Instrumentor, Runtime
 from genai_footprint._instrument._spec import ProviderSpec, Settings
 
-SUPPORTED_PROVIDERS = ("openai", "anthropic", "mistralai")
+if TYPE_CHECKING:
+    from genai_footprint._config import Config
 
 _lock = threading.Lock()
 _instrumentor: Instrumentor | None = None
+_config: Config | None = None
 
 
 def _specs() -> list[ProviderSpec]:
@@ -30,44 +37,86 @@ def instrumentor() -> Instrumentor:
 
 
 def init(
-    providers: Iterable[str] | None = None,
+    providers: Iterable[str] | str | None = None,
     *,
     zone: str | None = None,
-    request_stream_usage: bool = True,
-    strict: bool = False,
+    request_stream_usage: bool | None = None,
+    strict: bool | None = None,
+    log_level: str | int | None = None,
+    tags: Mapping[str, str] | None = None,
+    exporters: Iterable[object] | Mapping[str, Mapping[str, object] | None] | None = None,
+    electricity_maps_token: str | None = None,
+    config_file: str | os.PathLike[str] | None = None,
 ) -> None:
     """Instrument the provider SDKs so every text-generation call carries an ``impacts`` attribute.
 
-    ``providers``: names among ``openai``, ``anthropic``, ``mistralai``; None means every supported SDK that is
-    installed. ``zone`` (ISO 3166-1 alpha-3) overrides the serving zone of every call. With
+    Every argument left None is decided by the configuration: defaults < user file < ``./genai-footprint.toml``
+    (or ``[tool.genai-footprint]`` in ``./pyproject.toml``) < ``GENAI_FOOTPRINT_*`` variables < these arguments
+    (``docs/configuration.md``). ``providers``: names among ``openai``, ``anthropic``, ``mistralai`` (default:
+    every supported SDK installed). ``zone`` (ISO 3166-1 alpha-3) overrides the serving zone of every call. With
     ``request_stream_usage`` (default), OpenAI chat streams to endpoints known to accept it are asked for a
-    usage chunk, hidden from the caller. ``strict=True`` raises instead of warning when a named provider
-    cannot be instrumented. Safe to call again: nothing is wrapped twice; the new settings apply.
+    usage chunk, hidden from the caller. ``strict=True`` raises instead of warning when a named provider cannot
+    be instrumented. ``exporters``: names (``"jsonl"``, ``"csv"``, ``"http"``, ``"otel"``), a mapping of name
+    to options, or objects with an ``export`` method. A bad setting raises ``ConfigError`` naming it, its value
+    and where it came from. Safe to call again: nothing is wrapped twice; the new settings apply.
     """
-    from genai_footprint._errors import InvalidInputError
+    arguments = {
+        "providers": providers,
+        "zone": zone,
+        "request_stream_usage": request_stream_usage,
+        "strict": strict,
+        "log_level": log_level,
+        "tags": tags,
+        "exporters": exporters,
+        "electricity_maps_token": electricity_maps_token,
+        "config_file": config_file,
+    }
+    config = load_config({k: v for k, v in arguments.items() if v is not None})
+    _register_models(config)
+    level = config.get("log_level")
+    if isinstance(level, str):
+        logging.getLogger("genai_footprint").setLevel(level)
+    names = config.get("providers")
+    instrumentor().init(None if names is None else list(cast("tuple[str, ...]", names)), settings_from(config))
+    global _config
+    _config = config
 
-    if isinstance(providers, str):
-        providers = [providers]
-    names = None if providers is None else [_provider_name(p) for p in providers]
-    zone_code = None
-    if zone is not None:
-        from genai_footprint._estimate import _zone
-        from genai_footprint._registry import get_registry
 
-        zone_code = _zone(get_registry(), zone)
-    if not isinstance(request_stream_usage, bool):
-        raise InvalidInputError("request_stream_usage", f"expected True or False, got {request_stream_usage!r}")
-    settings = Settings(zone=zone_code, request_stream_usage=request_stream_usage, strict=bool(strict))
-    instrumentor().init(names, settings)
+def settings_from(config: Config) -> Settings:
+    """The frozen settings the wrappers read, from an effective configuration."""
+
+    def by_provider(figure: str) -> dict[str, Any]:
+        found = ((p, config.get(f"provider.{p}.{figure}")) for p in SUPPORTED_PROVIDERS)
+        return {p: value for p, value in found if value is not None}
+
+    return Settings(
+        zone=cast("str | None", config.get("zone")),
+        request_stream_usage=config.get("request_stream_usage") is True,
+        strict=config.get("strict") is True,
+        zones_by_provider=by_provider("zone"),
+        pue_by_provider=by_provider("pue"),
+        wue_by_provider=by_provider("wue"),
+    )
 
 
-def _provider_name(name: object) -> str:
-    from genai_footprint._errors import InvalidInputError
+def _register_models(config: Config) -> None:
+    if not config.models:
+        return
+    from genai_footprint._config import model_source
+    from genai_footprint._errors import ConfigError, InvalidInputError
+    from genai_footprint._registry import register_model
 
-    if not isinstance(name, str):
-        raise InvalidInputError("providers", f"expected provider names, got {name!r}")
-    key = name.strip().lower()
-    return {"mistral": "mistralai", "azure": "openai", "azure_openai": "openai"}.get(key, key)
+    for index, row in enumerate(config.models):
+        try:
+            register_model(**row)  # type: ignore[arg-type]
+        except InvalidInputError as exc:  # checked by load_config already; kept so a miss still names the row
+            source = model_source(row)
+            raise ConfigError(f"models[{index}]", f"models[{index}] (from {source}): {exc}", source=source) from exc
+
+
+def current_config() -> Config | None:
+    """The configuration the last successful ``init()`` applied (None before the first one)."""
+    return _config
 
 
 def shutdown() -> None:

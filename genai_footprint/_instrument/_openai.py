@@ -20,19 +20,25 @@ def _is_azure(instance: Any, host: str) -> bool:
     return host.endswith(_AZURE_SUFFIXES) or type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
 
 
-_FACTS: dict[tuple[int, str], tuple[str, bool, str | None]] = {}
+_FACTS: dict[int, tuple[Any, tuple[str, bool, str | None]]] = {}
 
 
 def _client_facts(instance: Any) -> tuple[str, bool, str | None]:
-    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client."""
+    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client.
+
+    Kept per client with the client's ``base_url`` object: assigning a new base URL replaces that object,
+    so the facts are worked out again. The cache holds the URL object, so its identity cannot be reused.
+    """
     client = getattr(instance, "_client", None)
+    base_url = getattr(client, "base_url", None)
+    entry = _FACTS.get(id(client))
+    if entry is not None and entry[0] is base_url:
+        return entry[1]
     host = client_host(instance)
-    key = (id(client), host)  # the host is part of the key: a client's base_url can change
-    facts = _FACTS.get(key)
-    if facts is None:
-        if len(_FACTS) > 256:
-            _FACTS.clear()
-        facts = _FACTS[key] = (host, _is_azure(instance, host), host_zone(host))
+    if len(_FACTS) > 256:
+        _FACTS.clear()
+    facts = (host, _is_azure(instance, host), host_zone(host))
+    _FACTS[id(client)] = (base_url, facts)
     return facts
 
 

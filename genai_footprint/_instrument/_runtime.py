@@ -119,6 +119,7 @@ class Runtime:
         self.settings: Settings | None = settings
         self.listeners: tuple[Callable[[CallEvent], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
+        self._plans: tuple[Settings, dict[Any, Any], dict[Any, tuple[str | None, Any]]] | None = None
 
     # -- after the SDK returned -----------------------------------------------------------------------
 
@@ -170,11 +171,20 @@ class Runtime:
         estimate_module, registry_module = _estimator()
         settings = call.settings
         registry = registry_module.get_registry()
-        name = None
-        for candidate in (observation.model, call.model_requested):
-            if candidate and registry.resolve(call.provider, candidate) is not None:
-                name = candidate
-                break
+        # What an estimate needs besides tokens and latency is decided once per (provider, models, zone hint)
+        # and kept until the settings or the registry change: the per-call path is one dict lookup.
+        plans = self._plans
+        if plans is None or plans[0] is not settings or plans[1] is not registry.prepared:
+            plans = self._plans = (settings, registry.prepared, {})
+        hint = observation.zone_hint or call.zone_hint
+        key = (call.provider, observation.model, call.model_requested, hint)
+        plan = plans[2].get(key)
+        if plan is None:
+            plan = self._plan(call, observation, hint, settings, registry, estimate_module)
+            if len(plans[2]) > 1024:
+                plans[2].clear()
+            plans[2][key] = plan
+        name, prepared = plan
         if name is None:
             self._warn_unknown(call.provider, observation.model or call.model_requested)
             self._notify(call, observation, None, end, first_item_at)
@@ -189,21 +199,13 @@ class Runtime:
             extra += (_warning("tokens-counted", source),)
             if ended_early:
                 extra += (_warning("stream-partial", source),)
-        zone = (
-            settings.zone
-            or settings.zones_by_provider.get(call.provider)
-            or _valid_zone(registry.mixes, observation.zone_hint or call.zone_hint)
-        )
-        key = (call.provider, name, zone)
-        prepared = registry.prepared.get(key)
-        if prepared is None:
-            prepared = estimate_module.prepare(call.provider, name, zone=zone, registry=registry)
-            if len(registry.prepared) > 1024:
-                registry.prepared.clear()
-            registry.prepared[key] = prepared
+        elif type(tokens) is not int:
+            tokens = estimate_module._number("output_tokens", tokens)
+        elif tokens < 0:
+            raise ValueError(f"negative output tokens {tokens!r} reported")
         impacts: Impacts = estimate_module.compute(
             prepared,
-            estimate_module._number("output_tokens", tokens),
+            tokens,
             end - call.start,
             tokens_source=source,
             measured_ttft_s=None if first_item_at is None else first_item_at - call.start,
@@ -214,6 +216,37 @@ class Runtime:
         )
         self._notify(call, observation, impacts, end, first_item_at)
         return impacts
+
+    @staticmethod
+    def _plan(
+        call: Call, observation: Observation, hint: str | None, settings: Settings, registry: Any, estimate: Any
+    ) -> tuple[str | None, Any]:
+        """(the registry name to estimate with, its prepared inputs), or (None, None) for an unknown model."""
+        name = None
+        for candidate in (observation.model, call.model_requested):
+            if candidate and registry.resolve(call.provider, candidate) is not None:
+                name = candidate
+                break
+        if name is None:
+            return None, None
+        zone = settings.zone or _valid_zone(registry.mixes, hint)
+        provider_zone = None if zone else settings.zones_by_provider.get(call.provider)
+        pue = settings.pue_by_provider.get(call.provider)
+        wue = settings.wue_by_provider.get(call.provider)
+        if provider_zone or pue or wue:
+            # Per-provider settings replace the registry's provider defaults; a model's own figures still win.
+            row = registry.resolve(call.provider, name)
+            zone = zone or (provider_zone if row.zone is None else None)
+            pue = pue if row.pue is None else None
+            wue = wue if row.wue is None else None
+        key = (call.provider, name, zone, pue, wue)
+        prepared = registry.prepared.get(key)
+        if prepared is None:
+            prepared = estimate.prepare(call.provider, name, zone=zone, pue=pue, wue=wue, registry=registry)
+            if len(registry.prepared) > 1024:
+                registry.prepared.clear()
+            registry.prepared[key] = prepared
+        return name, prepared
 
     def _notify(
         self, call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None

@@ -21,6 +21,9 @@ class Settings:
     request_stream_usage: bool = True
     strict: bool = False
     zones_by_provider: Mapping[str, str] = field(default_factory=dict)
+    # Replace the registry's per-provider figures (a model's own figures still win): (min, max).
+    pue_by_provider: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    wue_by_provider: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ EcoLogits' methodology (facts, re-implemented here); ``docs/methodology.md`` lis
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 VERSION = "ecologits-0.11"
@@ -70,32 +71,81 @@ def gpu_count(total_params_b: float) -> int:
     return int(2 ** math.ceil(math.log2(needed)))
 
 
-def _one_run(
-    active_b: float,
-    total_b: float,
-    output_tokens: float,
-    latency_s: float,
-    tps: float | None,
-    ttft_s: float | None,
-) -> tuple[float, float, int]:
-    """IT energy (kWh) and generation time (s) at one point of the parameter range, and the GPU count."""
-    gpu_energy_kwh = output_tokens * ((GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_b + GPU_ENERGY_GAMMA) / 1000)
+def _run_constants(
+    active_b: float, total_b: float, tps: float | None
+) -> tuple[float, float, int, float, float, float, float]:
+    """What one run (one point of the parameter range) needs besides tokens and latency.
+
+    Per-token GPU energy (kWh), per-token generation time (s), the GPU count, that count over the server's
+    GPUs, and the GPUs' plus their share of the server's embodied gwp, pe and adpe.
+    """
+    gpu_kwh_per_token = (GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_b + GPU_ENERGY_GAMMA) / 1000
     n_gpus = gpu_count(total_b)
     if tps is None:
         per_token_s = LATENCY_ALPHA * active_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
     else:
         per_token_s = 1 / tps
-    generation_s = output_tokens * per_token_s + (ttft_s or 0)
-    generation_s = min(generation_s, latency_s)
-    server_kwh = (generation_s / 3600) * SERVER_POWER_KW * (n_gpus / SERVER_GPUS) * (1 / BATCH_SIZE)
-    it_kwh = server_kwh + n_gpus * gpu_energy_kwh
-    return it_kwh, generation_s, n_gpus
-
-
-def _embodied(factors: tuple[float, float], n_gpus: int, generation_s: float) -> float:
+    share = n_gpus / SERVER_GPUS
     # The GPUs used, plus the matching fraction of one 8-GPU server.
-    hardware = (n_gpus / SERVER_GPUS) * factors[0] + n_gpus * factors[1]
-    return generation_s * hardware / (HARDWARE_LIFETIME_S * BATCH_SIZE)
+    hw_gwp, hw_pe, hw_adpe = (share * f[0] + n_gpus * f[1] for f in (_HW_GWP, _HW_PE, _HW_ADPE))
+    return gpu_kwh_per_token, per_token_s, n_gpus, share, hw_gwp, hw_pe, hw_adpe
+
+
+_LIFETIME_BATCH = HARDWARE_LIFETIME_S * BATCH_SIZE
+_PER_REQUEST = 1 / BATCH_SIZE
+
+Kernel = Callable[[float, "float | None"], tuple[float, ...]]
+
+
+def kernel(
+    *,
+    active_params_b: tuple[float, float],
+    total_params_b: tuple[float, float],
+    tps: float | None,
+    ttft_s: float | None,
+    pue: tuple[float, float],
+    wue_onsite: tuple[float, float],
+    mix_gwp: float,
+    mix_pe: float,
+    mix_adpe: float,
+    mix_wue: float,
+) -> Kernel:
+    """The estimate as a function of ``(output_tokens, latency_s)`` alone, everything else fixed.
+
+    It returns 26 floats: (min, max) of energy, gwp, pe, adpe, wcf (totals), of the usage parts (energy,
+    gwp, pe, adpe, wcf) and of the embodied parts (gwp, pe, adpe). The lower bound is computed at
+    (min active, min total, min PUE/WUE), the upper at the maxima; ``latency_s=None`` means unknown (no cap).
+    """
+    g_lo, t_lo, n_lo, s_lo, hg_lo, hp_lo, ha_lo = _run_constants(active_params_b[0], total_params_b[0], tps)
+    g_hi, t_hi, n_hi, s_hi, hg_hi, hp_hi, ha_hi = _run_constants(active_params_b[1], total_params_b[1], tps)
+    pue_lo, pue_hi = pue
+    water_lo = wue_onsite[0] + pue_lo * mix_wue
+    water_hi = wue_onsite[1] + pue_hi * mix_wue
+    first = ttft_s or 0
+    power, per_request, span = SERVER_POWER_KW, _PER_REQUEST, _LIFETIME_BATCH
+
+    def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
+        cap = math.inf if latency_s is None else latency_s
+        time_lo = min(output_tokens * t_lo + first, cap)
+        time_hi = min(output_tokens * t_hi + first, cap)
+        it_lo = (time_lo / 3600) * power * s_lo * per_request + n_lo * (output_tokens * g_lo)
+        it_hi = (time_hi / 3600) * power * s_hi * per_request + n_hi * (output_tokens * g_hi)
+        e_lo, e_hi = pue_lo * it_lo, pue_hi * it_hi
+        w_lo, w_hi = it_lo * water_lo, it_hi * water_hi
+        ug_lo, ug_hi = e_lo * mix_gwp, e_hi * mix_gwp
+        up_lo, up_hi = e_lo * mix_pe, e_hi * mix_pe
+        ua_lo, ua_hi = e_lo * mix_adpe, e_hi * mix_adpe
+        eg_lo, eg_hi = time_lo * hg_lo / span, time_hi * hg_hi / span
+        ep_lo, ep_hi = time_lo * hp_lo / span, time_hi * hp_hi / span
+        ea_lo, ea_hi = time_lo * ha_lo / span, time_hi * ha_hi / span
+        return (
+            e_lo, e_hi, ug_lo + eg_lo, ug_hi + eg_hi, up_lo + ep_lo, up_hi + ep_hi, ua_lo + ea_lo, ua_hi + ea_hi,
+            w_lo, w_hi,
+            e_lo, e_hi, ug_lo, ug_hi, up_lo, up_hi, ua_lo, ua_hi, w_lo, w_hi,
+            eg_lo, eg_hi, ep_lo, ep_hi, ea_lo, ea_hi,
+        )  # fmt: skip
+
+    return run
 
 
 def compute(
@@ -113,20 +163,17 @@ def compute(
     mix_adpe: float,
     mix_wue: float,
 ) -> Bounds:
-    """Impacts of one request. The lower bound is computed at (min active, min total, min PUE/WUE), the
-    upper at the maxima; a scalar is given as ``(x, x)``. ``latency_s=None`` means unknown (no cap)."""
-    cap = math.inf if latency_s is None else latency_s
-    lo = _one_run(active_params_b[0], total_params_b[0], output_tokens, cap, tps, ttft_s)
-    hi = _one_run(active_params_b[1], total_params_b[1], output_tokens, cap, tps, ttft_s)
-    energy = (pue[0] * lo[0], pue[1] * hi[0])
-    wcf = (lo[0] * (wue_onsite[0] + pue[0] * mix_wue), hi[0] * (wue_onsite[1] + pue[1] * mix_wue))
-    return Bounds(
-        energy=energy,
-        usage_gwp=(energy[0] * mix_gwp, energy[1] * mix_gwp),
-        usage_pe=(energy[0] * mix_pe, energy[1] * mix_pe),
-        usage_adpe=(energy[0] * mix_adpe, energy[1] * mix_adpe),
-        wcf=wcf,
-        embodied_gwp=(_embodied(_HW_GWP, lo[2], lo[1]), _embodied(_HW_GWP, hi[2], hi[1])),
-        embodied_pe=(_embodied(_HW_PE, lo[2], lo[1]), _embodied(_HW_PE, hi[2], hi[1])),
-        embodied_adpe=(_embodied(_HW_ADPE, lo[2], lo[1]), _embodied(_HW_ADPE, hi[2], hi[1])),
-    )
+    """Impacts of one request (the usage and embodied parts; see ``kernel`` for the bounds convention)."""
+    flat = kernel(
+        active_params_b=active_params_b,
+        total_params_b=total_params_b,
+        tps=tps,
+        ttft_s=ttft_s,
+        pue=pue,
+        wue_onsite=wue_onsite,
+        mix_gwp=mix_gwp,
+        mix_pe=mix_pe,
+        mix_adpe=mix_adpe,
+        mix_wue=mix_wue,
+    )(output_tokens, latency_s)
+    return Bounds(*(flat[i : i + 2] for i in range(10, 26, 2)))  # type: ignore[arg-type]

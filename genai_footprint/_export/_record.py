@@ -1,0 +1,63 @@
+"""The record: one finished call as exporters write it. Plain JSON types only; no prompt, completion or key.
+
+A record holds the call's metadata at the top level, the impact ranges, and — under ``methodology_version``
+and ``inputs`` exactly as ``Impacts`` serialises them — everything needed to recompute the estimate, so a
+log line can be handed to ``genai_footprint.reproduce`` (or ``genai-footprint reproduce``) as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genai_footprint._instrument._spec import CallEvent
+
+SCHEMA = "genai-footprint.record/1"
+CRITERIA = ("energy", "gwp", "pe", "adpe", "wcf")
+UNITS = {"energy": "kWh", "gwp": "kgCO2eq", "pe": "MJ", "adpe": "kgSbeq", "wcf": "L"}
+
+
+def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The record of one call event (see ``docs/exporters.md`` for the field list)."""
+    impacts = event.impacts
+    record: dict[str, Any] = {
+        "schema": SCHEMA,
+        "record_id": uuid.uuid4().hex,  # stable across retries and spills: receivers deduplicate on it
+        "timestamp": _dt.datetime.fromtimestamp(event.timestamp, _dt.UTC).isoformat(timespec="microseconds"),
+        "provider": event.provider,
+        "model_requested": event.model_requested,
+        "model_served": event.model_served,
+        "model_resolved": event.model_resolved,
+        "zone": event.zone,
+        "output_tokens": event.output_tokens,
+        "tokens_source": event.tokens_source,
+        "latency_s": event.latency_s,
+        "ttft_s": event.ttft_s,
+        "stream": event.stream,
+        "trackers": list(event.trackers),
+        "tags": dict(tags or {}),
+        "estimated": impacts is not None,
+    }
+    if impacts is None:
+        record.update(
+            {
+                "methodology_version": None,
+                "impacts": None,
+                "usage": None,
+                "embodied": None,
+                "warnings": [],
+                "inputs": None,
+            }
+        )
+        return record
+    dumped = impacts.model_dump(mode="json")
+    record["methodology_version"] = dumped["methodology_version"]
+    record["impacts"] = {key: dumped[key] for key in CRITERIA}
+    record["usage"] = dumped["usage"]
+    record["embodied"] = dumped["embodied"]
+    record["warnings"] = dumped["warnings"]
+    record["inputs"] = dumped["inputs"]
+    return record

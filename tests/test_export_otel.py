@@ -1,0 +1,144 @@
+"""The OpenTelemetry exporter with the real SDK: counters read by an in-memory reader, attributes on spans."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from export_helpers import IMPACTS, event
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import genai_footprint as gf
+from genai_footprint._export._otel import OTelExporter, otel_span_hook
+from genai_footprint._export._pipeline import ExportPipeline, build_exporter
+from genai_footprint._export._record import CRITERIA, UNITS, to_record
+from genai_footprint._instrument._lifecycle import current_runtime
+
+
+class Metrics:
+    """An explicit meter provider (the global one is never set) read by an in-memory reader."""
+
+    def __init__(self) -> None:
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+
+    def sums(self) -> dict[str, dict[frozenset[tuple[str, Any]], float]]:
+        """Every metric as {name: {attributes: value}}, checking each is a monotonic sum (a counter)."""
+        found: dict[str, dict[frozenset[tuple[str, Any]], float]] = {}
+        for metric in self.metrics():
+            assert metric.data.is_monotonic, metric.name
+            found[metric.name] = {frozenset(p.attributes.items()): p.value for p in metric.data.data_points}
+        return found
+
+    def metrics(self) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        return [m for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics]
+
+
+@pytest.fixture
+def meters() -> Iterator[Metrics]:
+    sdk = Metrics()
+    yield sdk
+    sdk.provider.shutdown()
+
+
+@pytest.fixture
+def spans() -> Iterator[tuple[Any, InMemorySpanExporter]]:
+    """A tracer of an explicit provider (the global one is never set), and the spans it finished."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider.get_tracer("tests"), exporter
+    provider.shutdown()
+
+
+def test_counters_add_up_min_and_max_per_model_and_zone(meters: Metrics) -> None:
+    pipeline = ExportPipeline([build_exporter("otel", {"meter_provider": meters.provider})])
+    for number in range(10):
+        pipeline.listener(event(number))
+    for number in range(3):
+        pipeline.listener(event(number, estimated=False, model="my-finetune"))
+    pipeline.close()
+    found = meters.sums()
+    where = frozenset({("provider", "openai"), ("model", "gpt-4o-mini"), ("zone", "USA")})
+    for criterion in CRITERIA:
+        for bound in ("min", "max"):
+            name = f"genai_footprint.{criterion}.{bound}"
+            assert found[name] == {where: pytest.approx(10 * getattr(getattr(IMPACTS, criterion), bound))}
+    assert found["genai_footprint.calls"] == {
+        where | {("estimated", True)}: 10,
+        frozenset({("provider", "openai"), ("model", "my-finetune"), ("estimated", False)}): 3,
+    }
+
+
+def test_counter_names_and_units(meters: Metrics) -> None:
+    OTelExporter(meter_provider=meters.provider).export([to_record(event(1))])
+    units = {metric.name: metric.unit for metric in meters.metrics()}
+    expected = {f"genai_footprint.{c}.{b}": UNITS[c] for c in CRITERIA for b in ("min", "max")}
+    assert units == {**expected, "genai_footprint.calls": "{call}"}
+    assert units["genai_footprint.energy.max"] == "kWh" and units["genai_footprint.wcf.min"] == "L"
+
+
+def test_span_hook_puts_the_impacts_on_the_recording_span(spans: tuple[Any, InMemorySpanExporter]) -> None:
+    tracer, finished = spans
+    pipeline = ExportPipeline([], span_hook=otel_span_hook)
+    with tracer.start_as_current_span("llm call"):
+        pipeline.listener(event(4))
+    with tracer.start_as_current_span("unknown model"):
+        pipeline.listener(event(5, estimated=False, model="my-finetune"))
+    pipeline.listener(event(6))  # no current span: nothing to do, no error
+    pipeline.close()
+    first, second = finished.get_finished_spans()
+    attributes = dict(first.attributes or {})
+    assert attributes["genai_footprint.model"] == "gpt-4o-mini"
+    assert attributes["genai_footprint.zone"] == "USA"
+    assert attributes["genai_footprint.methodology_version"] == IMPACTS.methodology_version
+    for criterion in CRITERIA:
+        assert attributes[f"genai_footprint.{criterion}.min"] == getattr(IMPACTS, criterion).min
+        assert attributes[f"genai_footprint.{criterion}.max"] == getattr(IMPACTS, criterion).max
+    assert dict(second.attributes or {}) == {"genai_footprint.estimated": False, "genai_footprint.model": "my-finetune"}
+
+
+def test_an_instrumented_openai_call_reaches_the_span_and_the_counters(
+    spans: tuple[Any, InMemorySpanExporter], meters: Metrics
+) -> None:
+    from openai_fakes import REQUESTED, FakeOpenAI
+
+    tracer, finished = spans
+    pipeline = ExportPipeline([OTelExporter(meter_provider=meters.provider)], span_hook=otel_span_hook)
+    gf.init(providers=["openai"])
+    runtime = current_runtime()
+    assert runtime is not None
+    try:
+        runtime.listeners = (pipeline.listener,)
+        client = FakeOpenAI(completion_tokens=40).client()
+        with tracer.start_as_current_span("chat"):
+            response = client.chat.completions.create(model=REQUESTED, messages=[{"role": "user", "content": "Hi"}])
+        pipeline.close()
+    finally:
+        runtime.listeners = ()
+        gf.shutdown()
+    found = meters.sums()
+    impacts = response.impacts
+    assert impacts is not None
+    (span,) = finished.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["genai_footprint.energy.max"] == impacts.energy.max
+    assert span.attributes["genai_footprint.model"] == impacts.inputs.model_resolved
+    where = {("provider", "openai"), ("model", impacts.inputs.model_resolved), ("zone", impacts.inputs.zone)}
+    assert found["genai_footprint.gwp.max"] == {frozenset(where): pytest.approx(impacts.gwp.max)}
+    assert found["genai_footprint.calls"] == {frozenset(where | {("estimated", True)}): 1}
+
+
+def test_without_opentelemetry_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "genai_footprint._export._otel")
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # what an uninstalled package looks like
+    with pytest.raises(ImportError, match=r"pip install 'genai-footprint\[opentelemetry\]'"):
+        build_exporter("otel", {})

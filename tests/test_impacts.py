@@ -1,0 +1,136 @@
+"""The result types: Range, Impacts (ranges held as bounds, built on access), sums and serialisation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import pickle
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+import genai_footprint as gf
+from genai_footprint._impacts import ALL_KEYS, flat_bounds, impacts_from_flat, range_at
+
+
+def _estimate(tokens: float = 400, model: str = "gpt-4o-mini") -> gf.Impacts:
+    return gf.estimate(provider="openai", model=model, output_tokens=tokens, latency_s=2.1)
+
+
+def test_ranges_are_read_from_the_bounds_in_order() -> None:
+    impacts = _estimate()
+    flat = flat_bounds(impacts)
+    assert len(flat) == 2 * len(ALL_KEYS) == 26
+    for index, key in enumerate(ALL_KEYS):
+        r = range_at(impacts, key)
+        assert (r.min, r.max) == flat[2 * index : 2 * index + 2], key
+        assert isinstance(r, gf.Range)
+    assert impacts.energy.unit == "kWh" and impacts.gwp.unit == "kgCO2eq" and impacts.pe.unit == "MJ"
+    assert impacts.adpe.unit == "kgSbeq" and impacts.wcf.unit == "L"
+    # Totals: energy and water are their usage part; gwp, pe and adpe are usage plus embodied.
+    assert impacts.energy == impacts.usage.energy and impacts.wcf == impacts.usage.wcf
+    for c in ("gwp", "pe", "adpe"):
+        total, usage, embodied = getattr(impacts, c), getattr(impacts.usage, c), getattr(impacts.embodied, c)
+        assert total.min == usage.min + embodied.min and total.max == usage.max + embodied.max
+    # Built once, then the same object.
+    assert impacts.gwp is impacts.gwp and impacts.usage is impacts.usage
+
+
+def test_json_round_trip_loses_nothing() -> None:
+    impacts = _estimate()
+    dumped = impacts.model_dump_json()
+    back = gf.Impacts.model_validate_json(dumped)
+    assert back == impacts
+    assert back.model_dump() == impacts.model_dump()
+    assert flat_bounds(back) == flat_bounds(impacts)
+    assert back.inputs == impacts.inputs and back.warnings == impacts.warnings
+    data = json.loads(dumped)
+    assert set(data) == {"energy", "gwp", "pe", "adpe", "wcf", "usage", "embodied"} | {
+        "methodology_version",
+        "inputs",
+        "warnings",
+        "calls",
+    }
+    assert data["usage"]["energy"] == {"min": impacts.energy.min, "max": impacts.energy.max, "unit": "kWh"}
+    # model_validate of the Python dump, and the keyword constructor, too.
+    assert gf.Impacts.model_validate(impacts.model_dump()) == impacts
+    assert gf.Impacts(**impacts.model_dump()) == impacts
+
+
+def test_equality_follows_the_numbers() -> None:
+    a, b = _estimate(400), _estimate(400)
+    assert a.energy is not None  # one side materialised, the other not
+    assert a == b
+    assert a != _estimate(401)
+
+
+def test_pickle_and_copy_keep_every_range() -> None:
+    impacts = _estimate()
+    for clone in (pickle.loads(pickle.dumps(impacts)), copy.copy(impacts), copy.deepcopy(impacts)):
+        assert clone == impacts
+        assert clone.embodied.adpe == impacts.embodied.adpe
+
+
+def test_nested_in_an_application_model() -> None:
+    class Report(BaseModel):
+        step: str
+        impacts: gf.Impacts
+
+    report = Report(step="plan", impacts=_estimate())
+    back = Report.model_validate_json(report.model_dump_json())
+    assert back == report
+    assert json.loads(report.model_dump_json())["impacts"]["gwp"]["max"] == report.impacts.gwp.max
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("energy"), "energy: missing"),
+        (lambda d: d["usage"].pop("pe"), "usage.pe: missing"),
+        (lambda d: d["embodied"].update(gwp={"min": 2.0, "max": 1.0, "unit": "kgCO2eq"}), "embodied.gwp"),
+        (lambda d: d["gwp"].update(max=math.inf), "gwp: bounds must be finite"),
+        (lambda d: d["wcf"].update(min="many"), "wcf"),
+    ],
+)
+def test_bad_serialised_ranges_are_refused_by_name(mutate: object, message: str) -> None:
+    data = _estimate().model_dump()
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(ValidationError, match=message.replace(".", r"\.")):
+        gf.Impacts.model_validate(data)
+
+
+def test_sums_are_exact_bound_by_bound() -> None:
+    parts = [_estimate(t) for t in (10, 400, 4096)]
+    total = sum(parts)
+    assert isinstance(total, gf.Impacts) and total.calls == 3 and total.inputs is None
+    a, b, c = (flat_bounds(p) for p in parts)
+    assert flat_bounds(total) == tuple((x + y) + z for x, y, z in zip(a, b, c, strict=True))
+    assert (parts[0] + parts[1]).calls == 2
+    assert parts[0] + 0 is parts[0]
+
+
+def test_impacts_from_flat_checks_what_it_cannot_trust() -> None:
+    good = flat_bounds(_estimate())
+    with pytest.raises(ValueError, match="26 finite"):
+        impacts_from_flat(good[:-1], methodology_version="x", inputs=None)
+    with pytest.raises(ValueError, match="26 finite"):
+        impacts_from_flat((math.nan, *good[1:]), methodology_version="x", inputs=None)
+    with pytest.raises(ValueError, match="inverted"):
+        impacts_from_flat((good[1], good[0], *good[2:]), methodology_version="x", inputs=None)
+
+
+def test_range_rules() -> None:
+    assert gf.Range(min=1, max=2, unit="kWh") + gf.Range(min=3, max=4, unit="kWh") == gf.Range(min=4, max=6, unit="kWh")
+    with pytest.raises(ValidationError, match="must be <= max"):
+        gf.Range(min=2, max=1)
+    with pytest.raises(ValueError, match="cannot add"):
+        gf.Range(min=1, max=1, unit="kWh") + gf.Range(min=1, max=1, unit="L")
+    assert gf.Range.of(3.0).is_exact and gf.Range.of((1.0, 3.0)).mid == 2.0
+
+
+def test_reproduce_matches_the_estimate() -> None:
+    impacts = _estimate()
+    assert impacts.inputs is not None
+    again = gf.reproduce(impacts.inputs, impacts.methodology_version)
+    assert flat_bounds(again) == flat_bounds(impacts)
