@@ -296,6 +296,22 @@ def prepare(
     return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs, method.kernel(**compute_kwargs))
 
 
+def with_gwp(prepared: Prepared, gwp: float, source: str, timestamp: str | None) -> Prepared:
+    """``prepared`` with another carbon intensity of electricity (e.g. real time); PE and ADPe stay annual.
+
+    The mix recorded in the inputs says which intensity was used (``gwp_source``, ``gwp_timestamp``)."""
+    mix = prepared.fixed_inputs["mix"]
+    live = mix.model_copy(update={"gwp": _number("gwp", gwp), "gwp_source": source, "gwp_timestamp": timestamp})
+    kwargs = {**prepared.compute_kwargs, "mix_gwp": live.gwp}
+    return Prepared(
+        prepared.method,
+        {**prepared.fixed_inputs, "mix": live},
+        prepared.warnings,
+        kwargs,
+        prepared.method.kernel(**kwargs),
+    )
+
+
 def compute(
     prepared: Prepared,
     output_tokens: float,

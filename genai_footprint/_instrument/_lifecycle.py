@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _instrumentor: Instrumentor | None = None
 _config: Config | None = None
+_services: _Services | None = None
 
 
 def _specs() -> list[ProviderSpec]:
@@ -76,10 +77,21 @@ def init(
     level = config.get("log_level")
     if isinstance(level, str):
         logging.getLogger("genai_footprint").setLevel(level)
+    services = _Services.build(config)  # exporters and grid intensity; raises ConfigError before anything changes
     names = config.get("providers")
-    instrumentor().init(None if names is None else list(cast("tuple[str, ...]", names)), settings_from(config))
-    global _config
-    _config = config
+    try:
+        instrumentor().init(None if names is None else list(cast("tuple[str, ...]", names)), settings_from(config))
+    except BaseException:
+        services.close()
+        raise
+    global _config, _services
+    with _lock:
+        previous, _services, _config = _services, services, config
+    runtime = instrumentor().runtime
+    runtime.listeners = services.listeners
+    runtime.grid = services.grid
+    if previous is not None:
+        previous.close()  # flushes what the previous configuration's exporters still held
 
 
 def settings_from(config: Config) -> Settings:
@@ -120,9 +132,96 @@ def current_config() -> Config | None:
 
 
 def shutdown() -> None:
-    """Restore every SDK method exactly as it was and stop annotating calls."""
+    """Restore every SDK method exactly as it was, stop annotating calls, and flush the exporters."""
+    global _services
     if _instrumentor is not None:
         _instrumentor.shutdown()
+        _instrumentor.runtime.listeners = ()
+        _instrumentor.runtime.grid = None
+    with _lock:
+        services, _services = _services, None
+    if services is not None:
+        services.close()
+
+
+class _Services:
+    """What an ``init()`` configuration runs beside the wrappers: the export pipeline and the grid intensity."""
+
+    def __init__(self, pipeline: Any, grid: Any) -> None:
+        self.pipeline = pipeline
+        self.grid = grid
+        self.listeners: tuple[Any, ...] = () if pipeline is None else (pipeline.listener,)
+
+    @classmethod
+    def build(cls, config: Config) -> _Services:
+        from genai_footprint._errors import ConfigError
+
+        exporters: list[Any] = []
+        enabled = config.enabled_exporters()
+        try:
+            for name in enabled:
+                options = {k: v for k, v in config.exporter_options(name).items() if v is not None}
+                source = config.values[f"exporters.{name}.enabled"].source
+                try:
+                    from genai_footprint._export._pipeline import build_exporter
+
+                    exporters.append(build_exporter(name, options))
+                except (ValueError, ImportError) as exc:
+                    raise ConfigError(f"exporters.{name}", f"exporter {name!r}: {exc}", source=source) from exc
+            exporters += config.exporter_objects  # checked by load_config: each has an export() method
+            pipeline = None
+            if exporters:
+                from genai_footprint._export._pipeline import ExportPipeline
+
+                span_hook = None
+                if "otel" in enabled:
+                    from genai_footprint._export._otel import otel_span_hook
+
+                    span_hook = otel_span_hook
+                tags = config.get("tags") or {}
+                pipeline = ExportPipeline(
+                    exporters,
+                    tags=cast("dict[str, str]", tags),
+                    queue_size=cast(int, config.get("export.queue_size")),
+                    span_hook=span_hook,
+                )
+                exporters = []
+            grid = None
+            token = config.get("electricity_maps.token")
+            if isinstance(token, str):
+                from genai_footprint._grid import GridIntensity
+
+                grid = GridIntensity(
+                    token,
+                    ttl_s=cast(float, config.get("electricity_maps.ttl_s")),
+                    base_url=cast(str, config.get("electricity_maps.url")),
+                )
+                grid.prefetch(_default_zones(config))
+        except BaseException:
+            for exporter in exporters:  # built but not handed to a pipeline (an HTTP exporter runs a thread)
+                close = getattr(exporter, "close", None)
+                if callable(close):
+                    close()
+            raise
+        return cls(pipeline, grid)
+
+    def close(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+        if self.grid is not None:
+            self.grid.close()
+
+
+def _default_zones(config: Config) -> list[str]:
+    """The zones calls will most likely be estimated in: the configured ones and the providers' defaults."""
+    from genai_footprint._registry import get_registry
+
+    zones = {config.get("zone"), *(config.get(f"provider.{p}.zone") for p in SUPPORTED_PROVIDERS)}
+    registry = get_registry()
+    for provider in SUPPORTED_PROVIDERS:
+        row = registry.providers.get(provider)
+        zones.add(getattr(row, "zone", None))
+    return sorted(z for z in zones if isinstance(z, str))
 
 
 def current_runtime() -> Runtime | None:

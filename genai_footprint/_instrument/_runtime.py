@@ -120,6 +120,8 @@ class Runtime:
         self.listeners: tuple[Callable[[CallEvent], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
         self._plans: tuple[Settings, dict[Any, Any], dict[Any, tuple[str | None, Any]]] | None = None
+        self.grid: Any = None  # a GridIntensity when real-time carbon intensity is configured
+        self._live_mix: dict[tuple[int, Any], Any] = {}  # (id of annual preparation, intensity) -> preparation
 
     # -- after the SDK returned -----------------------------------------------------------------------
 
@@ -203,6 +205,9 @@ class Runtime:
             tokens = estimate_module._number("output_tokens", tokens)
         elif tokens < 0:
             raise ValueError(f"negative output tokens {tokens!r} reported")
+        grid = self.grid
+        if grid is not None:
+            prepared = self._with_live_gwp(grid, prepared, estimate_module)
         impacts: Impacts = estimate_module.compute(
             prepared,
             tokens,
@@ -216,6 +221,26 @@ class Runtime:
         )
         self._notify(call, observation, impacts, end, first_item_at)
         return impacts
+
+    def _with_live_gwp(self, grid: Any, prepared: Any, estimate: Any) -> Any:
+        """The preparation with the zone's latest carbon intensity, when the grid cache has one (else as is)."""
+        try:
+            intensity = grid.lookup(prepared.fixed_inputs["zone"])
+        except Exception:
+            _internal_error("grid")
+            return prepared
+        if intensity is None:
+            return prepared
+        key = (id(prepared), intensity)
+        live = self._live_mix.get(key)
+        if live is None or live[0] is not prepared:
+            if len(self._live_mix) > 256:
+                self._live_mix.clear()
+            live = self._live_mix[key] = (
+                prepared,
+                estimate.with_gwp(prepared, intensity.gwp_kg_per_kwh, "electricitymaps", intensity.timestamp),
+            )
+        return live[1]
 
     @staticmethod
     def _plan(

@@ -1,0 +1,173 @@
+"""Smoke test of ``benchmarks/run.py``: its quickest mode yields every figure for every provider.
+
+No timing is asserted (figures from a smoke run are noise); what is checked is that each measurement ran,
+produced all its keys, and timed calls that really carried impacts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+
+CASES = {
+    "openai": {"call", "stream"},
+    "anthropic": {"call", "stream", "stream_helper"},
+    "mistralai": {"call", "stream"},
+}
+FRESH_KEYS = {"import_ms", "init_ms", "first_call_ms", "first_call_extra_ms"}
+CALL_KEYS = {
+    "rounds",
+    "reps",
+    "chunks",
+    "annotated",
+    "plain_us",
+    "instrumented_us",
+    "extra_us",
+    "extra_q1_us",
+    "extra_q3_us",
+    "extra_pct",
+    "extra_q1_pct",
+    "extra_q3_pct",
+}
+STREAM_KEYS = CALL_KEYS | {
+    "plain_per_chunk_us",
+    "extra_per_chunk_us",
+    "extra_per_chunk_q1_us",
+    "extra_per_chunk_q3_us",
+}
+PACKAGE_KEYS = {
+    "import_ms",
+    "import_after_pydantic_ms",
+    "first_estimate_ms",
+    "first_estimate_after_openai_ms",
+    "first_estimate_incl_pydantic_import_ms",
+    "estimate_us",
+}
+PEER_INSTALLED = importlib.util.find_spec("ecologits") is not None
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "results.json"
+    readme_before = (ROOT / "README.md").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--chunks", "20", "--jobs", "3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp)},  # the tracker job's exporter writes under a temporary directory
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (ROOT / "README.md").read_bytes() == readme_before  # only --update-readme writes it
+    return json.loads(out.read_text()), proc.stdout
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_case(figures: dict[str, Any], stream: bool) -> None:
+    assert set(figures) == (STREAM_KEYS if stream else CALL_KEYS)
+    assert all(_is_number(figures[key]) for key in set(figures) - {"annotated"})
+    assert figures["rounds"] >= 1
+    assert figures["reps"] >= 1
+    assert figures["chunks"] == (20 if stream else 0)
+
+
+def test_package_figures(smoke: tuple[dict[str, Any], str]) -> None:
+    results, _ = smoke
+    assert set(results["package"]) == PACKAGE_KEYS
+    assert all(_is_number(v) for v in results["package"].values())
+    assert results["settings"]["chunks"] == 20
+    assert results["machine"]
+    assert results["date"]
+
+
+@pytest.mark.parametrize("provider", sorted(CASES))
+def test_every_figure_of_genai_footprint(smoke: tuple[dict[str, Any], str], provider: str) -> None:
+    figures = smoke[0]["providers"][provider]["genai_footprint"]
+    assert all(_is_number(figures[key]) for key in FRESH_KEYS), figures
+    assert set(figures["cases"]) == CASES[provider]
+    for case, case_figures in figures["cases"].items():
+        assert isinstance(case_figures, dict), (case, case_figures)
+        _check_case(case_figures, stream=case != "call")
+        assert case_figures["annotated"] is True  # the instrumented side really carried impacts
+
+
+@pytest.mark.skipif(not PEER_INSTALLED, reason="the peer (ecologits) is not installed")
+@pytest.mark.parametrize("provider", sorted(CASES))
+def test_peer_side_by_side(smoke: tuple[dict[str, Any], str], provider: str) -> None:
+    results, _ = smoke
+    assert results["peer"]
+    figures = results["providers"][provider]["ecologits"]
+    for key in FRESH_KEYS:
+        assert _is_number(figures[key]) or figures[key].startswith("fails: "), (key, figures[key])
+    assert set(figures["cases"]) == CASES[provider]
+    for case, case_figures in figures["cases"].items():
+        if isinstance(case_figures, str):
+            assert case_figures.startswith("fails: ")
+        else:
+            _check_case(case_figures, stream=case != "call")
+
+
+def test_tracker_with_exporter(smoke: tuple[dict[str, Any], str]) -> None:
+    tracker = smoke[0]["tracker"]
+    assert isinstance(tracker, dict), tracker
+    assert tracker["exporter"]
+    assert tracker["calls_seen_by_tracker"] >= 1
+    for arm in ("instrumented", "tracked"):
+        _check_case(tracker[arm], stream=False)
+
+
+def test_table_names_every_provider_and_budget(smoke: tuple[dict[str, Any], str]) -> None:
+    _, table = smoke
+    for name in ("OpenAI", "Anthropic", "Mistral"):
+        assert f"| {name}: `init()` |" in table
+    assert "≤ 3 %" in table
+    assert "≤ 1 µs" in table
+    assert "inside `track()`" in table
+
+
+def _load_run(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("benchmarks_run", RUN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_callgrind_dumps_are_read_per_case_and_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _load_run(monkeypatch)
+    out_file = tmp_path / "callgrind.out"
+    batches = [
+        ("call", 0, 5, 5_000_000),
+        ("call", 1, 5, 5_500_000),
+        ("stream", 0, 1, 800_000),
+        ("stream", 1, 1, 900_000),
+    ]
+    for index, (case, on, reps, total) in enumerate(batches, start=1):
+        (tmp_path / f"callgrind.out.{index}").write_text(
+            f"# callgrind format\nversion: 1\ndesc: Trigger: Client Request: {case}|{on}|{reps}\n"
+            f"events: Ir\nsummary: {total}\ntotals: {total}\n"
+        )
+    (tmp_path / "callgrind.out").write_text("desc: Trigger: Program termination\nsummary: 12\n")
+    outcome = {"call": {"annotated": True, "chunks": 0}, "stream": {"annotated": True, "chunks": 100}}
+    figures = run._instructions(outcome, run._dumps(out_file), "openai")
+    assert figures["call"]["extra_instructions"] == pytest.approx(100_000)
+    assert figures["call"]["ratio"] == pytest.approx(1.1)
+    assert figures["stream"]["extra_instructions_per_chunk"] == pytest.approx(1_000)
+    assert figures["stream"]["plain_instructions_per_chunk"] == pytest.approx(8_000)
