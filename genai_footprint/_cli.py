@@ -471,6 +471,32 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--log",
+        default="genai-footprint-demo.jsonl",
+        metavar="PATH",
+        help="the JSON Lines log of the calls, replaced if it holds an earlier demo run (default: %(default)s)",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="call the real APIs (needs OPENAI_API_KEY, ANTHROPIC_API_KEY and MISTRAL_API_KEY)",
+    )
+    p.add_argument("--json", action="store_true", help="print the calls and the total as JSON")
+    p.add_argument("--fast", action="store_true", help="the fake providers answer at once (no simulated latency)")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from genai_footprint import _demo
+
+    if args.live and args.fast:
+        raise InvalidInputError("--fast", "only applies to the fake providers, not with --live")
+    result = _demo.run_demo(args.log, live=args.live, paced=not args.fast)
+    print(json.dumps(_demo.demo_json(result), indent=2) if args.json else _demo.format_demo(result))
+    return 0
+
+
 class _Command(NamedTuple):
     name: str
     help: str
@@ -479,6 +505,7 @@ class _Command(NamedTuple):
 
 
 _COMMANDS: tuple[_Command, ...] = (
+    _Command("demo", "run a short agent on OpenAI, Anthropic and Mistral; show its impacts", _add_demo, _cmd_demo),
     _Command("estimate", "estimate the impacts of one text-generation request", _add_estimate, _cmd_estimate),
     _Command("models", "list the registry's models", _add_models, _cmd_models),
     _Command("zones", "list the electricity mixes by zone", _add_zones, _cmd_zones),
