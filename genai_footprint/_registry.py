@@ -139,6 +139,35 @@ class MixRow(_Row):
     world_fallback: tuple[Literal["gwp", "pe", "adpe", "wue"], ...] = ()
 
 
+Cloud = Literal["aws", "azure", "gcp"]
+
+
+class RegionRow(_Row):
+    """A cloud region (or multi-region name) and the zone of the country it stands in. ``zone`` None: the name
+    spans several countries (``eu``, ``global``) and so says nothing about the grid."""
+
+    zone: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None
+    location: Annotated[str, Field(min_length=1)]
+    source: Annotated[str, Field(min_length=1)]
+
+
+class RegionsSection(BaseModel):
+    """``providers.json``'s ``regions``: where a call was served, as the client or the response tells."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    about: str = ""
+    sources: Annotated[tuple[str, ...], Field(min_length=1)]
+    hosts: dict[str, str] = Field(default_factory=dict)
+    # provider -> the cloud whose region names its responses report (OpenAI: Azure's x-ms-region header)
+    reported: dict[str, Cloud] = Field(default_factory=dict)
+    clouds: dict[Cloud, dict[str, RegionRow]]
+
+
+def region_key(name: str) -> str:
+    """A region name compared without case or spaces: Azure's ``East US 2`` (a header) is ``eastus2`` (a host)."""
+    return "".join(name.split()).lower()
+
+
 class _File(BaseModel):
     model_config = ConfigDict(extra="allow")
     schema_version: Literal[1]
@@ -151,7 +180,7 @@ class ModelsFile(_File):
 
 class ProvidersFile(_File):
     providers: list[dict[str, Any]]
-    regions: dict[str, Any]
+    regions: RegionsSection
 
 
 class MixesFile(_File):
@@ -239,14 +268,7 @@ class Registry:
             self.providers[prov.provider] = prov
             for name in (prov.provider, *prov.aliases):
                 self.provider_names[name.lower()] = prov.provider
-        regions = providers_file.regions
-        self.region_zones: dict[str, dict[str, str]] = {
-            p: {k.lower(): v for k, v in regions.get(p, {}).items()} for p in self.providers
-        }
-        self.host_zones: dict[str, str] = {k.lower(): v for k, v in regions.get("hosts", {}).items()}
-        for zone in (*self.host_zones.values(), *(z for m in self.region_zones.values() for z in m.values())):
-            if zone not in self.mixes:
-                raise RegistryError(f"{providers_path}: regions: unknown zone {zone!r}")
+        self._read_regions(providers_path, providers_file.regions)
 
         self._lock = threading.Lock()
         self._file_models: dict[tuple[str, str], ModelRow] = {}
@@ -260,6 +282,35 @@ class Registry:
                     raise RegistryError(f"{models_path}: model name {name!r} of {row.provider!r} appears twice")
                 self._file_models[key] = row
         self._rebuild_index()
+
+    def _read_regions(self, path: Path, regions: RegionsSection) -> None:
+        self.host_zones: dict[str, str] = {k.lower(): v for k, v in regions.hosts.items()}
+        for host, zone in self.host_zones.items():
+            if zone not in self.mixes:
+                raise RegistryError(f"{path}: regions: hosts[{host!r}]: unknown zone {zone!r}")
+        self._cloud_index: dict[str, dict[str, str | None]] = {}
+        for cloud, rows in regions.clouds.items():
+            index = self._cloud_index[cloud] = {}
+            for name, row in rows.items():
+                if row.zone is not None and row.zone not in self.mixes:
+                    raise RegistryError(f"{path}: regions: clouds.{cloud}[{name!r}]: unknown zone {row.zone!r}")
+                if region_key(name) in index:
+                    raise RegistryError(f"{path}: regions: clouds.{cloud}[{name!r}]: the region appears twice")
+                index[region_key(name)] = row.zone
+        # Per provider, the region names its responses may report (lower case) and their zones.
+        self.region_zones: dict[str, dict[str, str]] = {p: {} for p in self.providers}
+        for provider, cloud in regions.reported.items():
+            if provider not in self.providers:
+                raise RegistryError(f"{path}: regions: reported: unknown provider {provider!r}")
+            if cloud not in regions.clouds:
+                raise RegistryError(f"{path}: regions: reported: {provider!r} names cloud {cloud!r}: no such table")
+            rows = regions.clouds[cloud]
+            self.region_zones[provider] = {k.lower(): r.zone for k, r in rows.items() if r.zone is not None}
+
+    def cloud_zone(self, cloud: str, region: str) -> str | None:
+        """The zone of a region of ``cloud`` (``aws``, ``azure``, ``gcp``), compared without case or spaces; None
+        for a name the registry does not know or one that spans several countries."""
+        return self._cloud_index.get(cloud, {}).get(region_key(region))
 
     def _check_model(self, path: Path | str, row: ModelRow) -> None:
         if row.provider not in self.providers:

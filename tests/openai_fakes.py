@@ -622,6 +622,9 @@ class FakeOpenAI:
             }
             return httpx2.Response(self.status, json=error, headers=self.headers)
         path = request.url.path
+        if request.method == "GET" and "/responses/" in path and request.url.params.get("stream") == "true":
+            # The stream of a response made earlier, resumed (retrieve(stream=True), stream(response_id=...)).
+            return self._responses({"stream": True})
         if path.endswith("/chat/completions"):
             return self._chat(body or {})
         if path.endswith("/completions"):

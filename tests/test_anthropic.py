@@ -336,8 +336,11 @@ async def test_stream_helpers_run_concurrently(server: FakeAnthropic) -> None:
 
 
 @MODES
-async def test_stream_helper_built_by_hand_is_still_measured(server: FakeAnthropic, asynchronous: bool) -> None:
+async def test_stream_helper_built_by_hand_is_still_measured(
+    server: FakeAnthropic, footprint: Footprint, asynchronous: bool
+) -> None:
     # A manager around any request callable (as tests and wrappers build them): the served model is used.
+    heard = footprint.listen()
     c = client(server, asynchronous)
     if asynchronous:
         manager: Any = anthropic.lib.streaming.AsyncMessageStreamManager(
@@ -351,9 +354,10 @@ async def test_stream_helper_built_by_hand_is_still_measured(server: FakeAnthrop
         )
         with manager as stream:
             stream.until_done()
-    # create() ran inside the helper's call: it passed through, so this is one call, not two proxies.
     assert type(stream._raw_stream).__name__.startswith("_Helper")
-    assert_inputs(stream.impacts, output_tokens=42, stream=True, requested=None)
+    # The create() in it measured itself (its requested model known); the MessageStream copies its impacts.
+    assert len(heard) == 1 and heard[0][2] is stream.impacts
+    assert_inputs(stream.impacts, output_tokens=42, stream=True)
 
 
 # -- parse, beta, threads ----------------------------------------------------------------------------------
@@ -806,6 +810,137 @@ async def test_vertex_end_to_end(server: FakeAnthropic, asynchronous: bool) -> N
     assert_inputs(plain.impacts, output_tokens=12, stream=False, **names)
     assert_inputs(beta.impacts, output_tokens=12, stream=False, **names)
     assert_inputs(final.impacts, output_tokens=42, stream=True, requested=model)
+
+
+# Bedrock and Vertex serve a call in the client's cloud region: its zone is recorded, unless the reply names one.
+BEDROCK_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
+PROFILE_ARN = "arn:aws:bedrock:eu-west-3:123456789012:inference-profile/eu." + BEDROCK_ID
+
+
+def _bedrock(server: FakeAnthropic, asynchronous: bool, region: str, mantle: bool = False) -> Any:
+    # A Bedrock API key (bearer token) instead of AWS credentials: no request signing, nothing needs boto3.
+    kwargs: dict[str, Any] = {"aws_region": region, "api_key": "bedrock-key", "max_retries": 0}
+    if mantle:
+        cls: Any = anthropic.AsyncAnthropicBedrockMantle if asynchronous else anthropic.AnthropicBedrockMantle
+    else:
+        cls = anthropic.AsyncAnthropicBedrock if asynchronous else anthropic.AnthropicBedrock
+    return cls(**kwargs, http_client=server.async_http_client() if asynchronous else server.http_client())
+
+
+def _vertex(server: FakeAnthropic, asynchronous: bool, region: str) -> Any:
+    kwargs: dict[str, Any] = {"region": region, "project_id": "p", "access_token": "t", "max_retries": 0}
+    if asynchronous:
+        return anthropic.AsyncAnthropicVertex(**kwargs, http_client=server.async_http_client())
+    return anthropic.AnthropicVertex(**kwargs, http_client=server.http_client())
+
+
+async def _create(cloud: Any, asynchronous: bool, model: str, **kwargs: Any) -> Any:
+    result = cloud.messages.create(**{**REQUEST, "model": model, **kwargs})
+    return await result if asynchronous else result
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("region", "model", "zone"),
+    [
+        ("eu-west-3", BEDROCK_ID, "FRA"),
+        ("ap-northeast-1", BEDROCK_ID, "JPN"),
+        ("us-west-2", BEDROCK_ID, "USA"),
+        # A cross-Region inference profile may run anywhere in its geography: its prefix decides, not the client.
+        ("ap-northeast-1", "jp." + BEDROCK_ID, "JPN"),
+        ("eu-west-3", "eu." + BEDROCK_ID, "USA"),  # several countries: no hint, the provider's default
+        ("eu-west-3", "global." + BEDROCK_ID, "USA"),
+        ("eu-west-3", PROFILE_ARN, "USA"),
+        ("mars-north-1", BEDROCK_ID, "USA"),  # unknown to the registry: the default, and the call goes through
+    ],
+)
+async def test_bedrock_zone_from_the_client_region(
+    server: FakeAnthropic, asynchronous: bool, region: str, model: str, zone: str
+) -> None:
+    result = await _create(_bedrock(server, asynchronous, region), asynchronous, model)
+    assert server.last.path.endswith("/invoke")  # the Bedrock route: the SDK's own request
+    assert result.impacts.inputs.zone == zone
+    assert result.impacts.inputs.model_requested == model
+    assert result.impacts.inputs.model_resolved == SERVED
+
+
+@MODES
+async def test_bedrock_mantle_zone(server: FakeAnthropic, asynchronous: bool) -> None:
+    result = await _create(_bedrock(server, asynchronous, "eu-central-1", mantle=True), asynchronous, BEDROCK_ID)
+    assert result.impacts.inputs.zone == "DEU"
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("region", "zone"),
+    [
+        ("europe-west1", "BEL"),
+        ("asia-northeast1", "JPN"),
+        ("us", "USA"),  # the US multi-region endpoint
+        ("eu", "USA"),  # several countries: no hint
+        ("global", "USA"),
+        ("moon-central1", "USA"),  # unknown: the provider's default
+    ],
+)
+async def test_vertex_zone_from_the_client_region(
+    server: FakeAnthropic, asynchronous: bool, region: str, zone: str
+) -> None:
+    vertex = _vertex(server, asynchronous, region)
+    model = "claude-haiku-4-5@20251001"
+    plain = await _create(vertex, asynchronous, model)
+    streamed = await _create(vertex, asynchronous, model, stream=True)
+    await drain(streamed)
+    if asynchronous:
+        async with vertex.messages.stream(**{**REQUEST, "model": model}) as helper:
+            final = await helper.get_final_message()
+    else:
+        with vertex.messages.stream(**{**REQUEST, "model": model}) as helper:
+            final = helper.get_final_message()
+    assert server.last.path.endswith(":streamRawPredict")
+    assert [r.impacts.inputs.zone for r in (plain, streamed, helper, final)] == [zone] * 4
+
+
+async def test_vertex_zone_follows_the_client(server: FakeAnthropic) -> None:
+    vertex = _vertex(server, False, "europe-west1")
+    moved = vertex.with_options(region="europe-west9")
+    model = "claude-haiku-4-5@20251001"
+    results = [await _create(client, False, model) for client in (vertex, moved, vertex)]
+    assert [r.impacts.inputs.zone for r in results] == ["BEL", "FRA", "BEL"]
+
+
+async def test_the_reply_geo_wins_over_the_client_region(server: FakeAnthropic) -> None:
+    server.messages.append(message(inference_geo="us"))
+    result = await _create(_bedrock(server, False, "eu-west-3"), False, BEDROCK_ID)
+    assert result.impacts.inputs.zone == "USA"
+
+
+async def test_init_zone_wins_over_the_client_region(server: FakeAnthropic) -> None:
+    gf.shutdown()
+    gf.init(providers=["anthropic"], zone="SWE")
+    bedrock = await _create(_bedrock(server, False, "eu-west-3"), False, BEDROCK_ID)
+    vertex = await _create(_vertex(server, False, "europe-west1"), False, "claude-haiku-4-5@20251001")
+    assert [bedrock.impacts.inputs.zone, vertex.impacts.inputs.zone] == ["SWE", "SWE"]
+
+
+def test_a_failing_region_read_loses_only_the_hint(server: FakeAnthropic) -> None:
+    class Broken(anthropic.AnthropicBedrock):
+        broken = False
+
+        @property
+        def aws_region(self) -> str:
+            if self.broken:
+                raise RuntimeError("boom")
+            return self._region
+
+        @aws_region.setter
+        def aws_region(self, value: str) -> None:
+            self._region = value
+
+    client = Broken(aws_region="eu-west-3", api_key="k", max_retries=0, http_client=server.http_client())
+    client.broken = True
+    result = client.messages.create(**{**REQUEST, "model": BEDROCK_ID})
+    assert result.impacts.inputs.zone == "USA"
+    assert result.impacts.inputs.output_tokens == 12
 
 
 # -- lifecycle -----------------------------------------------------------------------------------------------

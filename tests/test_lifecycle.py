@@ -32,7 +32,7 @@ import lifecycle_helpers as h
 import genai_footprint as gf
 from genai_footprint._instrument import _lifecycle, _openai
 
-KEYS = [(t.module, t.owner, t.method) for t in _openai.TARGETS]
+KEYS = [(t.module, t.owner, t.method) for t in _openai.SPEC.targets]  # the stream-helper seams too
 assert "openai" not in sys.modules, "the prelude must not import the SDK"
 
 def owner(key):

@@ -584,14 +584,10 @@ def test_zone_override(server: FakeMistral) -> None:
 # -- the Azure and Google Cloud clients shipped in the distribution -------------------------------------------
 
 
-def _azure(server: FakeMistral) -> Any:
+def _azure(server: FakeMistral, url: str = "https://mistral-small-2503.swedencentral.models.ai.azure.com") -> Any:
     from mistralai.azure.client import MistralAzure
 
-    return MistralAzure(
-        api_key="azure-key",
-        server_url="https://mistral-small-2503.swedencentral.models.ai.azure.com",
-        **transports(server),
-    )
+    return MistralAzure(api_key="azure-key", server_url=url, **transports(server))
 
 
 def test_azure_client(finished: list[Impacts | None]) -> None:
@@ -617,11 +613,11 @@ async def test_azure_client_async(finished: list[Impacts | None]) -> None:
     assert stream.impacts.inputs.output_tokens == STREAM_TOKENS
 
 
-def _gcp(server: FakeMistral) -> Any:
+def _gcp(server: FakeMistral, region: str = "europe-west4", **kwargs: Any) -> Any:
     pytest.importorskip("google.auth", reason="the GCP client needs the mistralai[gcp] extra (google-auth)")
     from mistralai.gcp.client import MistralGCP
 
-    return MistralGCP(project_id="my-project", region="europe-west4", access_token="token", **transports(server))
+    return MistralGCP(project_id="my-project", region=region, access_token="token", **kwargs, **transports(server))
 
 
 def test_gcp_client(finished: list[Impacts | None]) -> None:
@@ -652,11 +648,38 @@ async def test_gcp_client_async(finished: list[Impacts | None]) -> None:
     assert stream.impacts.inputs.output_tokens == STREAM_TOKENS
 
 
-def test_azure_stream_region_header(monkeypatch: pytest.MonkeyPatch, finished: list[Impacts | None]) -> None:
-    # Azure deployments may name their serving region; once the registry maps it, the stream's zone follows it.
-    from genai_footprint._registry import get_registry
+# -- serving regions: the cloud clients' zone is that of the region they call ----------------------------------
 
-    monkeypatch.setitem(get_registry().region_zones, "mistralai", {"france central": "FRA"})
+
+@pytest.mark.parametrize(
+    ("url", "zone"),
+    [
+        ("https://mistral-large-2411-abc.francecentral.models.ai.azure.com", "FRA"),
+        ("https://mistral-large-2411-abc.eastus2.models.ai.azure.com", "USA"),
+        ("https://mistral-large-2411-abc.japaneast.models.ai.azure.com", "JPN"),
+        ("https://my-resource.services.ai.azure.com", "SWE"),  # no region in the host: Mistral's default
+        ("https://mistral-large-2411-abc.marsnorth.models.ai.azure.com", "SWE"),  # unknown region: the default
+    ],
+)
+async def test_azure_zone_from_the_endpoint_host(url: str, zone: str, finished: list[Impacts | None]) -> None:
+    client = _azure(FakeMistral(served={"azureai": "mistral-small-2503"}), url)
+    plain = client.chat.complete(messages=MESSAGES)
+    stream = await client.chat.stream_async(messages=MESSAGES)
+    async for _ in stream:
+        pass
+    assert [plain.impacts.inputs.zone, stream.impacts.inputs.zone] == [zone, zone]
+    assert plain.impacts.inputs.output_tokens == COMPLETION_TOKENS
+
+
+def test_azure_per_call_server_url(finished: list[Impacts | None]) -> None:
+    client = _azure(FakeMistral(served={"azureai": "mistral-small-2503"}))
+    moved = client.chat.complete(messages=MESSAGES, server_url="https://m.germanywestcentral.models.ai.azure.com")
+    again = client.chat.complete(messages=MESSAGES)
+    assert [moved.impacts.inputs.zone, again.impacts.inputs.zone] == ["DEU", "SWE"]
+
+
+def test_azure_stream_region_header(finished: list[Impacts | None]) -> None:
+    # A stream keeps its HTTP response: Azure's x-ms-region header names the serving region and wins over the host.
     server = FakeMistral(served={"azureai": "mistral-small-2503"})
     server.headers = {"x-ms-region": "France Central"}
     stream = _azure(server).chat.stream(messages=MESSAGES)
@@ -665,3 +688,57 @@ def test_azure_stream_region_header(monkeypatch: pytest.MonkeyPatch, finished: l
     plain = mistral_client(server).chat.stream(model=MODEL, messages=MESSAGES)  # Mistral's own API: header ignored
     list(plain)
     assert plain.impacts.inputs.zone == "SWE"
+
+
+@pytest.mark.parametrize(
+    ("region", "zone"),
+    [("europe-west9", "FRA"), ("us-east5", "USA"), ("asia-northeast1", "JPN"), ("moon-central1", "SWE")],
+)
+def test_gcp_zone_from_the_client_region(region: str, zone: str, finished: list[Impacts | None]) -> None:
+    server = FakeMistral(served={})
+    client = _gcp(server, region)
+    chat = client.chat.complete(model="mistral-small-2503", messages=MESSAGES)
+    fim = client.fim.stream(model="codestral-2501", prompt="def f(")
+    list(fim)
+    assert [chat.impacts.inputs.zone, fim.impacts.inputs.zone] == [zone, zone]
+    assert f"/locations/{region}/" in server.requests[0][0]
+
+
+def test_gcp_zone_with_a_custom_server_url(finished: list[Impacts | None]) -> None:
+    # The region in the request path decides where Vertex AI serves, whatever host the requests go through.
+    client = _gcp(FakeMistral(served={}), "europe-west9", server_url="https://vertex-proxy.example.com")
+    result = client.chat.complete(model="mistral-small-2503", messages=MESSAGES)
+    assert result.impacts.inputs.zone == "FRA"
+
+
+def test_gcp_zone_from_the_regional_host(finished: list[Impacts | None]) -> None:
+    # Should the client stop holding its region where we read it, its default regional host still tells.
+    client = _gcp(FakeMistral(served={}), "asia-northeast1")
+    del client._region
+    result = client.chat.complete(model="mistral-small-2503", messages=MESSAGES)
+    assert result.impacts.inputs.zone == "JPN"
+
+
+def test_init_zone_wins_over_the_cloud_region(server: FakeMistral) -> None:
+    genai_footprint.init(providers=["mistralai"], zone="DEU")
+    azure = _azure(FakeMistral(served={"azureai": "mistral-small-2503"}), "https://m.francecentral.models.ai.azure.com")
+    gcp = _gcp(FakeMistral(served={}), "europe-west9")
+    results = [azure.chat.complete(messages=MESSAGES), gcp.chat.complete(model="mistral-small-2503", messages=MESSAGES)]
+    assert [r.impacts.inputs.zone for r in results] == ["DEU", "DEU"]
+
+
+def test_a_failing_server_read_loses_only_the_hint(
+    monkeypatch: pytest.MonkeyPatch, finished: list[Impacts | None]
+) -> None:
+    client = _azure(
+        FakeMistral(served={"azureai": "mistral-small-2503"}), "https://m.francecentral.models.ai.azure.com"
+    )
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_mistralai, "_zone_of", broken)
+    monkeypatch.setattr(_mistralai, "_ZONES", {})
+    result = client.chat.complete(messages=MESSAGES)
+    assert result.impacts.inputs.zone == "SWE"
+    assert result.impacts.inputs.output_tokens == COMPLETION_TOKENS

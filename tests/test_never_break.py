@@ -76,12 +76,13 @@ STAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
 }
 STREAM_ONLY = {"stream_observer", "on_item", "observer_result"}
 CALL_ONLY = {"observe"}
-MODES = ["sync", "async", "sync_stream", "async_stream"]
+MODES = ["sync", "async", "sync_stream", "async_stream", "sync_helper", "async_helper"]  # helper: .stream()
+PLAIN = {"sync", "async"}
 CASES = [
     (stage, mode)
     for stage in STAGES
     for mode in MODES
-    if not (stage in STREAM_ONLY and "stream" not in mode) and not (stage in CALL_ONLY and "stream" in mode)
+    if not (stage in STREAM_ONLY and mode in PLAIN) and not (stage in CALL_ONLY and mode not in PLAIN)
 ]
 
 
@@ -89,6 +90,8 @@ def _run(mode: str, respond: Callable[[dict[str, Any]], Any] | None = None) -> t
     """One call in ``mode``: (what the SDK call returned, its content as plain data)."""
     asynchronous = mode.startswith("async")
     client = h.client(respond, asynchronous=asynchronous)
+    if mode.endswith("helper"):
+        return _run_helper(client, asynchronous)
     stream = mode.endswith("stream")
     kwargs: dict[str, Any] = {"model": h.MODEL, "messages": h.MESSAGES}
     if stream:
@@ -106,6 +109,22 @@ def _run(mode: str, respond: Callable[[dict[str, Any]], Any] | None = None) -> t
             async with result:
                 return result, [chunk.model_dump() async for chunk in result]
         return result, result.model_dump()
+
+    return asyncio.run(go())
+
+
+def _run_helper(client: Any, asynchronous: bool) -> tuple[Any, Any]:
+    """The ``.stream()`` helper: (its ChatCompletionStream, the events and the final completion as plain data)."""
+    manager = client.chat.completions.stream(model=h.MODEL, messages=h.MESSAGES)
+    if not asynchronous:
+        with manager as stream:
+            events = [event.model_dump() for event in stream]
+        return stream, (events, stream.get_final_completion().model_dump())
+
+    async def go() -> tuple[Any, Any]:
+        async with manager as stream:
+            events = [event.model_dump() async for event in stream]
+        return stream, (events, (await stream.get_final_completion()).model_dump())
 
     return asyncio.run(go())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import inspect
 import logging
 import math
@@ -16,6 +17,7 @@ import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -23,6 +25,13 @@ import openai
 import pydantic
 import pytest
 import wrapt
+from openai.lib.streaming.chat import (
+    AsyncChatCompletionStream,
+    AsyncChatCompletionStreamManager,
+    ChatCompletionStream,
+    ChatCompletionStreamManager,
+)
+from openai.lib.streaming.responses import AsyncResponseStream, ResponseStream
 from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 from openai.types.responses import ParsedResponse, Response
@@ -37,7 +46,7 @@ from openai_fakes import (
 )
 
 import genai_footprint
-from genai_footprint._instrument import _runtime, _tokens
+from genai_footprint._instrument import _common, _openai, _runtime, _tokens
 from genai_footprint._instrument._lifecycle import current_runtime
 from genai_footprint._instrument._runtime import Runtime
 
@@ -1195,6 +1204,238 @@ async def test_concurrent_async_streams_keep_their_own_tokens(fp: Footprint, ser
     for n, s, chunks in results:
         assert len(chunks) == 7 and all(c.choices for c in chunks)
         assert s.impacts.inputs.output_tokens == n
+
+
+# -- 12. the .stream() helpers carry the impacts ----------------------------------------------------------
+
+HELPER_ENDS = ["iterate", "until_done", "final", "exit_early", "close_early"]
+
+
+@dataclass
+class Helped:
+    stream: Any  # the ChatCompletionStream / ResponseStream the caller held
+    before: Any  # stream.impacts right after entering, nothing read yet
+    inside: Any  # stream.impacts right after the consumption, still inside the with block
+    final: Any  # get_final_...() (None when the stream was left early)
+    events: list[str]
+
+
+def final_of(stream: Any) -> Any:
+    """The helper stream's ``get_final_completion`` or ``get_final_response``."""
+    return getattr(stream, "get_final_completion", None) or stream.get_final_response
+
+
+async def use_helper(manager: Any, mode: str, end: str) -> Helped:
+    """Enter the manager and read its helper stream one way (``HELPER_ENDS``); leaving early takes two events."""
+    events: list[str] = []
+    final = None
+
+    async def consume(st: Any) -> None:
+        nonlocal final
+        if end == "iterate":
+            if mode == "sync":
+                events.extend(e.type for e in st)
+            else:
+                events.extend([e.type async for e in st])
+        elif end == "until_done":
+            await resolve(st.until_done())
+        elif end == "final":
+            final = await resolve(final_of(st)())
+        else:
+            iterator = st if mode == "sync" else st.__aiter__()
+            for _ in range(2):
+                events.append((next(iterator) if mode == "sync" else await iterator.__anext__()).type)
+            if end == "close_early":
+                await resolve(st.close())
+
+    if mode == "sync":
+        with manager as st:
+            before = st.impacts
+            await consume(st)
+            inside = st.impacts
+    else:
+        async with manager as st:
+            before = st.impacts
+            await consume(st)
+            inside = st.impacts
+    if final is None and not end.endswith("_early"):
+        final = await resolve(final_of(st)())
+    return Helped(st, before, inside, final, events)
+
+
+def listen(fp: Footprint) -> list[Any]:
+    heard: list[Any] = []
+    fp.runtime.listeners = (lambda event: heard.append(event.impacts),)
+    return heard
+
+
+def assert_helper_impacts(helped: Helped, end: str, heard: list[Any], output_tokens: int) -> Any:
+    """What every helper gives: None before the end, then the raw stream's impacts, estimated once."""
+    st = helped.stream
+    assert helped.before is None  # readable before the end, as on our stream proxies
+    impacts = st.impacts
+    assert impacts is not None
+    assert impacts is st._raw_stream.impacts  # the very Impacts of the underlying stream
+    assert heard == [impacts], "one estimate per helper call"
+    assert impacts.inputs.stream is True
+    if end == "exit_early":
+        assert helped.inside is None  # the stream ends when the with block closes it
+    else:
+        assert helped.inside is impacts  # known as soon as the reading (or close()) returns
+    if end.endswith("_early"):
+        assert {"stream-partial", "tokens-counted"} <= codes(impacts)
+    else:
+        assert impacts.inputs.output_tokens == output_tokens
+        assert impacts.inputs.tokens_source == "usage"
+        assert helped.final.impacts is impacts
+        assert "impacts" not in helped.final.model_dump(warnings=False)
+    return impacts
+
+
+@pytest.mark.parametrize("end", HELPER_ENDS)
+async def test_chat_stream_helper_carries_the_impacts(fp: Footprint, server: FakeOpenAI, mode: str, end: str) -> None:
+    server.stream_tokens = 23
+    heard = listen(fp)
+    manager = client_for(server, mode).chat.completions.stream(model=REQUESTED, messages=MESSAGES)
+    helped = await use_helper(manager, mode, end)
+
+    assert type(helped.stream) is (ChatCompletionStream if mode == "sync" else AsyncChatCompletionStream)
+    impacts = assert_helper_impacts(helped, end, heard, 23)
+    assert (impacts.inputs.model_requested, impacts.inputs.model_served) == (REQUESTED, SERVED)
+    assert server.last.body["stream_options"] == {"include_usage": True}
+    assert server.streams[-1].closed
+    if not end.endswith("_early"):
+        again = await resolve(helped.stream.get_final_completion())
+        assert again is not helped.final  # the SDK builds a new ParsedChatCompletion on each call ...
+        assert isinstance(again, ParsedChatCompletion) and again.impacts is impacts  # ... each carries them
+        assert again.usage is None  # the usage chunk we asked for stays hidden from the helper
+
+
+@pytest.mark.parametrize("end", HELPER_ENDS)
+async def test_responses_stream_helper_carries_the_impacts(
+    fp: Footprint, server: FakeOpenAI, mode: str, end: str
+) -> None:
+    server.response_tokens = 31
+    heard = listen(fp)
+    manager = client_for(server, mode).responses.stream(model="gpt-4.1-nano", input="Where?", text_format=City)
+    helped = await use_helper(manager, mode, end)
+
+    assert type(helped.stream) is (ResponseStream if mode == "sync" else AsyncResponseStream)
+    impacts = assert_helper_impacts(helped, end, heard, 31)
+    assert (impacts.inputs.model_requested, impacts.inputs.model_served) == ("gpt-4.1-nano", RESPONSES_MODEL)
+    assert server.streams[-1].closed
+    if not end.endswith("_early"):
+        assert helped.final.output_parsed == PARIS
+        assert (await resolve(helped.stream.get_final_response())).impacts is impacts
+
+
+async def test_stream_helpers_are_one_call_each_in_a_tracker(
+    fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
+) -> None:
+    client = client_for(server, mode)
+    with genai_footprint.track("helpers") as run:
+        chat = await use_helper(client.chat.completions.stream(model=REQUESTED, messages=MESSAGES), mode, "final")
+        responses = await use_helper(client.responses.stream(model="gpt-4.1-nano", input="Where?"), mode, "iterate")
+
+    assert run.calls == 2 and run.unestimated_calls == 0
+    assert len(completes) == 2
+    assert run.impacts.energy.max == pytest.approx(chat.stream.impacts.energy.max + responses.stream.impacts.energy.max)
+
+
+async def test_azure_stream_helper_reads_the_serving_region(fp: Footprint, server: FakeOpenAI, mode: str) -> None:
+    server.azure = True
+    server.headers["x-ms-region"] = "Sweden Central"
+    manager = azure_for(server, mode).chat.completions.stream(model="prod-chat", messages=MESSAGES)
+    helped = await use_helper(manager, mode, "final")
+
+    inputs = helped.final.impacts.inputs
+    assert (inputs.zone, inputs.model_requested, inputs.model_resolved) == ("SWE", "prod-chat", SERVED)
+    assert server.last.body["stream_options"] == {"include_usage": True}
+
+
+async def test_async_helper_latency_starts_when_the_manager_is_entered(
+    clock: Clock, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The async helper makes its create() awaitable in stream(); the request is sent on entering the manager.
+    monkeypatch.setattr(_common, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    manager = server.async_client().chat.completions.stream(model=REQUESTED, messages=MESSAGES)
+    clock.offset += 100.0
+    helped = await use_helper(manager, "async", "final")
+
+    assert helped.final.impacts.inputs.latency_s < 100
+
+
+async def test_responses_stream_resumed_by_id_is_not_counted_again(
+    fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
+) -> None:
+    # The response was made (and measured) by an earlier call; resuming its stream is not a new generation.
+    manager = client_for(server, mode).responses.stream(response_id="resp_67ccd2bed1ec8190", starting_after=2)
+    helped = await use_helper(manager, mode, "final")
+
+    assert server.last.method == "GET" and server.last.path.endswith("/responses/resp_67ccd2bed1ec8190")
+    assert helped.final.status == "completed"
+    assert helped.before is None and helped.stream.impacts is None and helped.final.impacts is None
+    assert completes == []
+
+
+async def test_stream_helper_built_by_hand_is_measured_once(
+    fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
+) -> None:
+    # A manager around an instrumented create() (the async one is an awaitable made before entering): that
+    # create() measures the call, the helper stream copies its impacts.
+    client = client_for(server, mode)
+    heard = listen(fp)
+    kwargs: dict[str, Any] = {"model": REQUESTED, "messages": MESSAGES, "stream": True}
+    if mode == "sync":
+        manager: Any = ChatCompletionStreamManager(
+            lambda: client.chat.completions.create(**kwargs), response_format=openai.omit, input_tools=openai.omit
+        )
+    else:
+        manager = AsyncChatCompletionStreamManager(
+            client.chat.completions.create(**kwargs), response_format=openai.omit, input_tools=openai.omit
+        )
+    helped = await use_helper(manager, mode, "final")
+
+    assert_helper_impacts(helped, "final", heard, server.stream_tokens)
+    assert len(completes) == 1
+    assert helped.stream.impacts.inputs.model_requested == REQUESTED
+
+
+async def test_stream_helper_closed_twice_or_collected_is_counted_once(
+    fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
+) -> None:
+    heard = listen(fp)
+    client = client_for(server, mode)
+    helped = await use_helper(client.chat.completions.stream(model=REQUESTED, messages=MESSAGES), mode, "close_early")
+    await resolve(helped.stream.close())
+    assert len(heard) == 1
+
+    # Never closed nor read to the end: the call ends when the helper stream is collected.
+    manager = client.chat.completions.stream(model=REQUESTED, messages=MESSAGES)
+    st = manager.__enter__() if mode == "sync" else await manager.__aenter__()
+    raw = st._raw_stream.__wrapped__
+    del st, manager
+    gc.collect()
+    assert raw.impacts is heard[1] and "stream-partial" in codes(raw.impacts)
+    assert len(heard) == len(completes) == 2
+
+
+async def test_shutdown_restores_the_stream_helpers(fp: Footprint, server: FakeOpenAI, mode: str) -> None:
+    genai_footprint.shutdown()
+    for target in _openai.HELPER_TARGETS:
+        owner = getattr(importlib.import_module(target.module), target.owner)
+        assert not isinstance(owner.__dict__[target.method], wrapt.ObjectProxy), target
+
+    manager = client_for(server, mode).chat.completions.stream(model=REQUESTED, messages=MESSAGES)
+    if mode == "sync":
+        with manager as st:
+            final = st.get_final_completion()
+    else:
+        async with manager as st:
+            final = await st.get_final_completion()
+    assert not hasattr(st, "impacts") and not hasattr(final, "impacts")
+    assert type(st._raw_stream) in (openai.Stream, openai.AsyncStream)
+    assert "stream_options" not in server.last.body
 
 
 # -- shutdown ---------------------------------------------------------------------------------------------

@@ -140,16 +140,78 @@ def test_providers_have_sources_and_known_zones() -> None:
         assert _bounds(prov["pue"])[0] >= 1.0, "a PUE below 1 is impossible"
 
 
-def test_every_regions_zone_exists() -> None:
+CLOUDS = PROVIDERS["regions"]["clouds"]
+# Every commercial region of each cloud when these tables were written (the providers' region pages): a region
+# missing here would silently fall back to the provider's default zone.
+AWS_REGIONS = (
+    "us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-south-1 ap-south-2 ap-northeast-1 "
+    "ap-northeast-2 ap-northeast-3 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 "
+    "ap-southeast-6 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 "
+    "eu-south-1 eu-south-2 eu-north-1 il-central-1 me-south-1 me-central-1 mx-central-1 sa-east-1"
+).split()
+GCP_REGIONS = (
+    "africa-south1 asia-east1 asia-east2 asia-northeast1 asia-northeast2 asia-northeast3 asia-south1 asia-south2 "
+    "asia-southeast1 asia-southeast2 asia-southeast3 australia-southeast1 australia-southeast2 europe-central2 "
+    "europe-north1 europe-north2 europe-southwest1 europe-west1 europe-west2 europe-west3 europe-west4 europe-west6 "
+    "europe-west8 europe-west9 europe-west10 europe-west12 me-central1 me-central2 me-west1 northamerica-northeast1 "
+    "northamerica-northeast2 northamerica-south1 southamerica-east1 southamerica-west1 us-central1 us-east1 us-east4 "
+    "us-east5 us-south1 us-west1 us-west2 us-west3 us-west4"
+).split()
+REGION_ROWS = [(cloud, name, row) for cloud, table in CLOUDS.items() for name, row in table.items()]
+
+
+@pytest.mark.parametrize(("cloud", "name", "row"), REGION_ROWS, ids=[f"{c}/{n}" for c, n, _ in REGION_ROWS])
+def test_every_region_row_has_a_source_and_a_known_zone(cloud: str, name: str, row: dict[str, Any]) -> None:
+    assert set(row) == {"zone", "location", "source"}
+    assert re.fullmatch(r"https://[^\s]+", row["source"]), "a region's source is the public page naming its place"
+    assert row["location"].strip()
+    assert row["zone"] is None or row["zone"] in ZONES, f"unknown zone {row['zone']!r}"
+    assert name == name.strip().lower(), "region names are written in lower case"
+
+
+def test_region_tables_cover_every_current_region() -> None:
+    assert set(AWS_REGIONS) <= set(CLOUDS["aws"]), set(AWS_REGIONS) - set(CLOUDS["aws"])
+    assert set(GCP_REGIONS) <= set(CLOUDS["gcp"]), set(GCP_REGIONS) - set(CLOUDS["gcp"])
+    assert len(CLOUDS["azure"]) >= 50
+
+
+@pytest.mark.parametrize(
+    ("cloud", "name", "zone"),
+    [
+        ("aws", "us", "USA"),  # Bedrock profiles us.* stay in the United States
+        ("aws", "eu", None),  # eu.*, apac.*, global.*: several countries, no hint
+        ("aws", "apac", None),
+        ("aws", "global", None),
+        ("gcp", "us", "USA"),  # Vertex multi-regions
+        ("gcp", "eu", None),
+        ("gcp", "global", None),
+    ],
+)
+def test_multi_country_names_give_a_zone_only_when_one_country(cloud: str, name: str, zone: str | None) -> None:
+    assert CLOUDS[cloud][name]["zone"] == zone
+
+
+def test_hosts_and_reported_tables() -> None:
     regions = PROVIDERS["regions"]
     assert regions["sources"]
-    tables = {k: v for k, v in regions.items() if isinstance(v, dict)}
-    assert "hosts" in tables and "openai" in tables
+    assert all(zone in ZONES for zone in regions["hosts"].values())
     providers = {p["provider"] for p in PROVIDERS["providers"]}
-    for key, table in tables.items():
-        assert key == "hosts" or key in providers, f"regions table {key!r} names no provider"
-        for region, zone in table.items():
-            assert zone in ZONES, f"regions.{key}[{region!r}] -> unknown zone {zone!r}"
+    for provider, cloud in regions["reported"].items():
+        assert provider in providers and cloud in CLOUDS
+
+
+def test_region_lookups(fresh_registry: Registry) -> None:
+    assert fresh_registry.cloud_zone("aws", "eu-west-3") == "FRA"
+    assert fresh_registry.cloud_zone("gcp", " Europe-West4 ") == "NLD"
+    # Azure writes a region "Sweden Central" in headers and "swedencentral" in host names: the same row.
+    assert fresh_registry.cloud_zone("azure", "Sweden Central") == "SWE"
+    assert fresh_registry.cloud_zone("azure", "swedencentral") == "SWE"
+    assert fresh_registry.cloud_zone("aws", "mars-north-1") is None
+    assert fresh_registry.cloud_zone("gcp", "global") is None
+    assert fresh_registry.cloud_zone("oracle", "us-ashburn-1") is None
+    # OpenAI reports Azure's region names (x-ms-region): its table is Azure's, by display name.
+    assert fresh_registry.region_zones["openai"]["east us 2"] == "USA"
+    assert fresh_registry.region_zones["anthropic"] == {}
 
 
 def test_world_zone_exists_and_every_mix_row_is_complete() -> None:
@@ -524,10 +586,58 @@ def test_a_provider_without_sources_names_file_and_provider(tmp_path: Path) -> N
 
 
 def test_an_unknown_regions_zone_is_refused(tmp_path: Path) -> None:
-    directory = _broken(tmp_path, "providers.json", lambda doc: doc["regions"]["openai"].update({"mars north": "MRS"}))
+    directory = _broken(tmp_path, "providers.json", lambda doc: doc["regions"]["hosts"].update({"mars.example": "MRS"}))
     with pytest.raises(gf.RegistryError) as info:
         Registry(directory)
     assert str(directory / "providers.json") in str(info.value) and "MRS" in str(info.value)
+
+
+def test_an_unknown_cloud_region_zone_names_file_cloud_and_region(tmp_path: Path) -> None:
+    directory = _broken(
+        tmp_path, "providers.json", lambda doc: doc["regions"]["clouds"]["aws"]["eu-west-3"].update(zone="FRX")
+    )
+    with pytest.raises(gf.RegistryError) as info:
+        Registry(directory)
+    message = str(info.value)
+    assert str(directory / "providers.json") in message
+    assert "clouds.aws['eu-west-3']" in message and "FRX" in message
+
+
+def test_a_region_row_without_source_names_file_and_row(tmp_path: Path) -> None:
+    directory = _broken(
+        tmp_path, "providers.json", lambda doc: doc["regions"]["clouds"]["gcp"]["us-east5"].pop("source")
+    )
+    with pytest.raises(gf.RegistryError) as info:
+        Registry(directory)
+    message = str(info.value)
+    assert str(directory / "providers.json") in message
+    assert "regions.clouds.gcp.us-east5.source" in message
+
+
+def test_a_region_spelled_twice_is_refused(tmp_path: Path) -> None:
+    def twice(doc: dict[str, Any]) -> None:
+        azure = doc["regions"]["clouds"]["azure"]
+        azure["eastus2"] = {**azure["east us 2"], "zone": "CAN"}
+
+    with pytest.raises(gf.RegistryError, match=r"clouds\.azure\['eastus2'\]: the region appears twice"):
+        Registry(_broken(tmp_path, "providers.json", twice))
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda doc: doc["regions"]["reported"].update(cohere="azure"), "unknown provider 'cohere'"),
+        (lambda doc: doc["regions"]["reported"].update(openai="oracle"), "reported.openai"),
+        (lambda doc: doc["regions"]["clouds"].pop("azure"), "names cloud 'azure'"),
+        (lambda doc: doc["regions"].update(openai={"east us": "USA"}), "regions.openai: Extra inputs"),
+    ],
+    ids=["unknown provider", "unknown cloud", "missing table", "old per-provider table"],
+)
+def test_bad_region_sections_are_refused(tmp_path: Path, edit: Callable[[dict[str, Any]], None], expected: str) -> None:
+    with pytest.raises(gf.RegistryError) as info:
+        Registry(_broken(tmp_path, "providers.json", edit))
+    assert str(tmp_path / "providers.json") in str(info.value)
+    assert expected in str(info.value)
 
 
 def _mix(doc: dict[str, Any], zone: str) -> dict[str, Any]:

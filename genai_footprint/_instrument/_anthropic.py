@@ -1,40 +1,26 @@
 """Anthropic (``anthropic`` 2.x): Messages ``create`` / ``parse`` / ``stream()``, beta Messages, message threads.
 
 Tested with anthropic 2.12. The same classes serve the Bedrock, Vertex, Foundry, AWS and Google Cloud clients
-and ``with_raw_response`` / ``with_streaming_response``.
+and ``with_raw_response`` / ``with_streaming_response``. The serving zone: ``usage.inference_geo`` when the reply
+has it, else a Bedrock / Vertex client's configured region.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import weakref
-from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
-from genai_footprint._instrument._common import StreamTally, given, new_call
-from genai_footprint._instrument._runtime import (
-    _CURRENT,
-    AsyncStreamProxy,
-    Runtime,
-    SyncStreamProxy,
-    _attach,
-    _internal_error,
-    begin_call,
+from genai_footprint._instrument._common import (
+    StreamTally,
+    given,
+    helper_target,
+    new_call,
+    receive_stream,
+    record_call,
+    send_request,
 )
-from genai_footprint._instrument._spec import (
-    Call,
-    Endpoint,
-    Observation,
-    ProviderSpec,
-    Settings,
-    Shape,
-    StreamObserver,
-    Target,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
 
 PROVIDER = "anthropic"
 TESTED = ((2, 12), (3,))
@@ -50,6 +36,72 @@ _INFERENCE_GEO_ZONES = {"us": "USA"}
 def _geo_zone(usage: Any) -> str | None:
     geo = getattr(usage, "inference_geo", None)
     return _INFERENCE_GEO_ZONES.get(geo.strip().lower()) if isinstance(geo, str) else None
+
+
+# Bedrock and Vertex run Claude in the cloud region the client is configured with (Anthropic's own API tells
+# where instead, in ``usage.inference_geo``). Per client base class: (cloud, the attribute holding the region).
+_CLOUD_CLIENTS = {
+    "BaseBedrockClient": ("aws", "aws_region"),
+    "BaseMantleClient": ("aws", "aws_region"),
+    "BaseVertexClient": ("gcp", "region"),
+}
+_CLOUD_OF: dict[type, tuple[str, str] | None] = {}
+_REGION_ZONES: dict[tuple[str, str], str | None] = {}
+
+
+def _cloud_of(client_type: type) -> tuple[str, str] | None:
+    for klass in client_type.__mro__:
+        found = _CLOUD_CLIENTS.get(klass.__name__)
+        if found is not None:
+            return found
+    return None
+
+
+def _bedrock_geography(model: str) -> str | None:
+    """The geography of a Bedrock cross-Region inference profile (``eu`` in ``eu.anthropic.claude-…``, also at
+    the end of a profile ARN), or None for an in-Region model id."""
+    prefix, dot, rest = model.rsplit("/", 1)[-1].partition(".")
+    return prefix if dot and rest.startswith("anthropic.") else None
+
+
+def _cloud_zone(instance: Any, model: str | None) -> str | None:
+    """The zone where a Bedrock / Vertex client's call runs: an inference profile's geography (it may be served in
+    any region of it), else the client's region. None for other clients and for unknown or multi-country names."""
+    client = getattr(instance, "_client", None)
+    kind = type(client)
+    try:
+        cloud = _CLOUD_OF[kind]
+    except KeyError:
+        cloud = _CLOUD_OF[kind] = _cloud_of(kind)
+    if cloud is None:
+        return None
+    name, attribute = cloud
+    region = _bedrock_geography(model) if name == "aws" and model else None
+    if region is None:
+        region = getattr(client, attribute, None)
+    if not isinstance(region, str):
+        return None
+    key = (name, region)
+    try:
+        return _REGION_ZONES[key]
+    except KeyError:
+        pass
+    from genai_footprint._registry import get_registry
+
+    zone = get_registry().cloud_zone(name, region)
+    if len(_REGION_ZONES) > 256:
+        _REGION_ZONES.clear()
+    _REGION_ZONES[key] = zone
+    return zone
+
+
+def _located(call: Call, instance: Any) -> Call:
+    """``call`` with the zone hint of its client's cloud region, if any; a failure here only loses the hint."""
+    try:
+        call.zone_hint = _cloud_zone(instance, call.model_requested)
+    except Exception:
+        logger.debug("genai_footprint: cannot read the client's region; the SDK call is unaffected", exc_info=True)
+    return call
 
 
 def _message_text(message: Any) -> list[str]:
@@ -101,7 +153,7 @@ class MessagesEndpoint:
     provider = PROVIDER
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        return new_call(self, settings, kwargs)
+        return _located(new_call(self, settings, kwargs), instance)
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:
         return None  # Anthropic sends no serving-region header; the region is ``usage.inference_geo``
@@ -124,7 +176,7 @@ class StreamHelperEndpoint(MessagesEndpoint):
     """``messages.stream()``: always a stream."""
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        return new_call(self, settings, kwargs, stream=True)
+        return _located(new_call(self, settings, kwargs, stream=True), instance)
 
 
 class ThreadEndpoint(MessagesEndpoint):
@@ -137,7 +189,7 @@ class ThreadEndpoint(MessagesEndpoint):
         if call.model_requested is None:
             model = instance.params.get("model")
             call.model_requested = model if isinstance(model, str) and given(model) else None
-        return call
+        return _located(call, instance)
 
 
 class ThreadStreamEndpoint(ThreadEndpoint):
@@ -188,216 +240,42 @@ TARGETS = (
 
 # -- the stream helpers -----------------------------------------------------------------------------------
 #
-# stream() sends its request without create(): MessageStreamManager.__enter__ posts it and hands the raw event
-# stream to a new MessageStream, whose text_stream, iteration, until_done() and get_final_message() all read that
-# one raw stream. So the MessageStream is given a runtime stream proxy of it: every way of reading ends in the
-# same place, and at that end the impacts go on the raw stream, the MessageStream and its final Message. Three
-# public seams: stream() records the call on the manager it returns (its arguments name the model);
-# __enter__ starts the clock and makes the call current (a create() inside passes through, the response parser
-# reads headers into it); MessageStream.__init__(raw_stream, output_format) receives the proxy. No private SDK
-# attribute is read or written. The runtime installs only "call" and "raw_parse" wrappers, so these are
-# Targets with their own wrapper factories (``Target.wrapper``), patched and restored like every other.
-
-_HELPER_CALL = "_genai_footprint_call"  # set on a stream manager by stream(): the call its __enter__ sends
+# stream() sends its request without create(): the manager's __enter__ posts it and hands the raw event stream
+# to a new MessageStream, whose text_stream, iteration, until_done() and get_final_message() all read it. The
+# shared helper seams (``_common``) give the MessageStream a proxy of that raw stream; at its end the impacts go
+# on the raw stream, the MessageStream and its final message (``current_message_snapshot``, the very object
+# ``get_final_message()`` returns). MessageStream.close() closes the raw stream, so no close seam is needed.
 
 
-@dataclass(slots=True)
-class _Awaiting:
-    """A helper request in flight: the next ``MessageStream`` built in this context reads its stream through a
-    proxy, or (``call`` None: our setup failed) just gets ``impacts = None``."""
-
-    call: Call | None
-    runtime: Runtime
-    taken: bool = False
+def _final_message(stream: Any) -> Any:
+    return stream.current_message_snapshot  # asserts a message_start was received
 
 
-_AWAITING: ContextVar[_Awaiting | None] = ContextVar("genai_footprint_anthropic_helper", default=None)
-
-RuntimeOf = Callable[[], Runtime | None]
-Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
-
-
-def _annotate_helper(stream: Any, raw: Any) -> None:
-    """Copy the impacts of the raw stream onto the ``MessageStream`` reading it and onto its final ``Message``."""
-    if stream is None:
-        return
-    try:
-        impacts = raw.__dict__.get("impacts")
-        _attach(stream, impacts)
-        snapshot = stream.current_message_snapshot  # asserts a message_start was received
-    except Exception:
-        return
-    try:
-        _attach(snapshot, impacts)
-    except Exception:
-        _internal_error("stream helper")
-
-
-class _AnnotatesHolder:
-    """Mixed into the runtime's stream proxies: at the end the impacts also go on the ``MessageStream`` (held
-    weakly) reading this raw stream, and on its final message."""
-
-    _self_done: bool
-    __wrapped__: Any
-
-    def __init__(self, wrapped: Any, runtime: Runtime, call: Call, observer: StreamObserver, holder: Any) -> None:
-        super().__init__(wrapped, runtime, call, observer)  # type: ignore[call-arg]
-        self._self_holder = weakref.ref(holder)
-
-    def _self_finish(self, ended_early: bool) -> None:
-        if self._self_done:
-            return
-        super()._self_finish(ended_early)  # type: ignore[misc]
-        _annotate_helper(self._self_holder(), self.__wrapped__)
-
-
-class _HelperSyncStreamProxy(_AnnotatesHolder, SyncStreamProxy):
-    """The raw stream of a ``MessageStream``."""
-
-
-class _HelperAsyncStreamProxy(_AnnotatesHolder, AsyncStreamProxy):
-    """The raw stream of an ``AsyncMessageStream``."""
-
-
-def record_call(target: Target, runtime_of: RuntimeOf) -> Wrapper:
-    """``stream()``: note the call on the manager it returns; nothing is sent until the manager is entered."""
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        manager = wrapped(*args, **kwargs)
-        runtime = runtime_of()
-        settings = None if runtime is None else runtime.settings
-        if settings is not None and _CURRENT.get() is None:
-            call = begin_call(target, instance, args, kwargs, settings)
-            if call is not None:
-                try:
-                    object.__setattr__(manager, _HELPER_CALL, call)
-                except Exception:
-                    _internal_error("stream helper")
-        return manager
-
-    return wrapper
-
-
-def _begin_request(target: Target, manager: Any, runtime_of: RuntimeOf) -> _Awaiting | None:
-    runtime = runtime_of()
-    settings = None if runtime is None else runtime.settings
-    if runtime is None or settings is None or _CURRENT.get() is not None:
-        return None
-    try:
-        call: Call | None = manager.__dict__.pop(_HELPER_CALL, None)
-    except Exception:
-        call = None
-    if call is None:  # a manager not made by a wrapped stream() (built by hand): the model is unknown until served
-        call = begin_call(target, manager, (), {}, settings)
-    if call is not None:
-        call.start = time.perf_counter()  # the request is sent now
-    return _Awaiting(call, runtime)
-
-
-def send_request(target: Target, runtime_of: RuntimeOf) -> Wrapper:
-    """``MessageStreamManager.__enter__`` / ``__aenter__``: the request is sent inside; the call is current there
-    (a ``create()`` made by it passes through; the response parser reads headers into it) and the
-    ``MessageStream`` it builds receives the proxy of its raw stream."""
-    if target.shape == "sync":
-
-        def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            awaiting = _begin_request(target, instance, runtime_of)
-            if awaiting is None:
-                return wrapped(*args, **kwargs)
-            current, pending = _CURRENT.set(awaiting.call), _AWAITING.set(awaiting)
-            try:
-                return wrapped(*args, **kwargs)
-            finally:
-                _AWAITING.reset(pending)
-                _CURRENT.reset(current)
-
-        return sync_wrapper
-
-    async def entered(awaiting: _Awaiting, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        current, pending = _CURRENT.set(awaiting.call), _AWAITING.set(awaiting)
-        try:
-            return await wrapped(*args, **kwargs)
-        finally:
-            _AWAITING.reset(pending)
-            _CURRENT.reset(current)
-
-    def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        awaiting = _begin_request(target, instance, runtime_of)
-        if awaiting is None:
-            return wrapped(*args, **kwargs)
-        return entered(awaiting, wrapped, args, kwargs)
-
-    return async_wrapper
-
-
-def _proxied(
-    awaiting: _Awaiting, stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    call = awaiting.call
-    try:
-        _attach(stream, None)  # readable from the start (and after a failure of ours); set when the stream ends
-        if call is None:
-            return args, kwargs
-        raw = args[0] if args else kwargs["raw_stream"]
-        observer = call.endpoint.stream_observer(call, raw)
-        proxy_type = _HelperAsyncStreamProxy if hasattr(raw, "__anext__") else _HelperSyncStreamProxy
-        proxy = proxy_type(raw, awaiting.runtime, call, observer, stream)
-    except Exception:
-        _internal_error("stream helper")
-        return args, kwargs
-    if args:
-        return (proxy, *args[1:]), kwargs
-    return args, {**kwargs, "raw_stream": proxy}
-
-
-def receive_stream(target: Target, runtime_of: RuntimeOf) -> Wrapper:
-    """``MessageStream.__init__(raw_stream, output_format)``: inside a helper request, read a proxy instead."""
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        awaiting = _AWAITING.get()
-        if awaiting is None or awaiting.taken:
-            return wrapped(*args, **kwargs)
-        awaiting.taken = True
-        args, kwargs = _proxied(awaiting, instance, args, kwargs)
-        return wrapped(*args, **kwargs)
-
-    return wrapper
-
-
-WrapperFactory = Callable[[Target, RuntimeOf], Wrapper]
-
-
-def _helper(module: str, owner: str, method: str, shape: Shape, endpoint: Endpoint, factory: WrapperFactory) -> Target:
-    """A stream-helper seam: the Instrumentor wraps it with ``factory`` (and restores it at shutdown)."""
-
-    def build(target: Target, runtime: Runtime) -> Wrapper:
-        return factory(target, lambda: runtime)
-
-    return Target(module, owner, method, shape, endpoint, hook="stream_helper", wrapper=build)
-
+_receive = receive_stream(_final_message)
 
 HELPER_TARGETS = (
     # stream(): records the call on the manager it returns.
-    _helper(_MESSAGES, "Messages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_MESSAGES, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),  # returns a manager
-    _helper(_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_BEDROCK_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_BEDROCK_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_VERTEX_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_VERTEX_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
-    _helper(_THREADS, "BetaMessageThread", "stream", "sync", THREAD_STREAM, record_call),  # tool_runner(stream=True)
-    _helper(_THREADS, "BetaAsyncMessageThread", "stream", "sync", THREAD_STREAM, record_call),
+    helper_target(_MESSAGES, "Messages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_MESSAGES, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),  # returns a manager
+    helper_target(_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_BEDROCK_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_BEDROCK_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_VERTEX_BETA, "Messages", "stream", "sync", STREAM_HELPER, record_call),
+    helper_target(_VERTEX_BETA, "AsyncMessages", "stream", "sync", STREAM_HELPER, record_call),
+    # A thread's stream() (also each turn of tool_runner(stream=True)).
+    helper_target(_THREADS, "BetaMessageThread", "stream", "sync", THREAD_STREAM, record_call),
+    helper_target(_THREADS, "BetaAsyncMessageThread", "stream", "sync", THREAD_STREAM, record_call),
     # Entering the manager sends the request (thread managers enter through these too, via super()).
-    _helper(_STREAMING, "MessageStreamManager", "__enter__", "sync", STREAM_HELPER, send_request),
-    _helper(_STREAMING, "AsyncMessageStreamManager", "__aenter__", "async", STREAM_HELPER, send_request),
-    _helper(_BETA_STREAMING, "BetaMessageStreamManager", "__enter__", "sync", STREAM_HELPER, send_request),
-    _helper(_BETA_STREAMING, "BetaAsyncMessageStreamManager", "__aenter__", "async", STREAM_HELPER, send_request),
+    helper_target(_STREAMING, "MessageStreamManager", "__enter__", "sync", STREAM_HELPER, send_request),
+    helper_target(_STREAMING, "AsyncMessageStreamManager", "__aenter__", "async", STREAM_HELPER, send_request),
+    helper_target(_BETA_STREAMING, "BetaMessageStreamManager", "__enter__", "sync", STREAM_HELPER, send_request),
+    helper_target(_BETA_STREAMING, "BetaAsyncMessageStreamManager", "__aenter__", "async", STREAM_HELPER, send_request),
     # The MessageStream built inside reads the proxy of its raw stream.
-    _helper(_STREAMING, "MessageStream", "__init__", "sync", STREAM_HELPER, receive_stream),
-    _helper(_STREAMING, "AsyncMessageStream", "__init__", "sync", STREAM_HELPER, receive_stream),
-    _helper(_BETA_STREAMING, "BetaMessageStream", "__init__", "sync", STREAM_HELPER, receive_stream),
-    _helper(_BETA_STREAMING, "BetaAsyncMessageStream", "__init__", "sync", STREAM_HELPER, receive_stream),
+    helper_target(_STREAMING, "MessageStream", "__init__", "sync", STREAM_HELPER, _receive),
+    helper_target(_STREAMING, "AsyncMessageStream", "__init__", "sync", STREAM_HELPER, _receive),
+    helper_target(_BETA_STREAMING, "BetaMessageStream", "__init__", "sync", STREAM_HELPER, _receive),
+    helper_target(_BETA_STREAMING, "BetaAsyncMessageStream", "__init__", "sync", STREAM_HELPER, _receive),
 )
 
 

@@ -9,13 +9,16 @@ wrapped too. Embeddings, OCR, classifiers and the rest are not generations and a
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from genai_footprint._instrument._common import StreamTally, given, host_zone, new_call, region_zone
+from genai_footprint._instrument._common import StreamTally, given, host_zone, new_call
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
 
 PROVIDER = "mistralai"
+
+logger = logging.getLogger("genai_footprint")
 
 
 # -- reading SDK objects ----------------------------------------------------------------------------------
@@ -76,15 +79,6 @@ def _message_texts(message: Any, out: list[str]) -> None:
                 out.append(arguments)
 
 
-def _server_host(instance: Any, kwargs: dict[str, Any]) -> str:
-    """The host this call goes to: the per-call ``server_url``, else the client's configured server."""
-    url = kwargs.get("server_url")
-    if not isinstance(url, str) or not url:
-        url, _ = instance.sdk_configuration.get_server_details()
-    host = urlsplit(url).hostname if isinstance(url, str) else None
-    return host.lower() if host else ""
-
-
 def _client_kind(instance: Any) -> str | None:
     """``azure`` / ``gcp`` for the cloud clients shipped in the distribution; None for Mistral's own API."""
     module = type(instance).__module__
@@ -93,6 +87,61 @@ def _client_kind(instance: Any) -> str | None:
     if module.startswith("mistralai.gcp."):
         return "gcp"
     return None
+
+
+# -- where the call is served ---------------------------------------------------------------------------------
+
+_AZURE_SERVERLESS = ".models.ai.azure.com"  # https://<deployment>.<region>.models.ai.azure.com
+_GCP_REGIONAL = "-aiplatform.googleapis.com"  # https://<region>-aiplatform.googleapis.com, MistralGCP's default
+
+
+def _cloud_zone(cloud: str, region: str | None) -> str | None:
+    if not region:
+        return None
+    from genai_footprint._registry import get_registry
+
+    return get_registry().cloud_zone(cloud, region)
+
+
+def _zone_of(kind: str | None, url: str, gcp_region: str | None) -> str | None:
+    """The zone a server URL (and, for Google Cloud, the client's region) stands for, if the registry knows it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if kind == "gcp":
+        if gcp_region is None and host.endswith(_GCP_REGIONAL):
+            gcp_region = host[: -len(_GCP_REGIONAL)]
+        return _cloud_zone("gcp", gcp_region)
+    if kind == "azure":
+        # Serverless deployments name their region in the host; Azure AI Foundry hosts
+        # (<resource>.services.ai.azure.com) do not, and only a stream's x-ms-region header tells.
+        labels = host[: -len(_AZURE_SERVERLESS)].split(".") if host.endswith(_AZURE_SERVERLESS) else []
+        return _cloud_zone("azure", labels[-1]) if len(labels) > 1 else None
+    return host_zone(host)
+
+
+_ZONES: dict[tuple[str | None, str, str | None], str | None] = {}
+
+
+def _client_zone(instance: Any, kwargs: dict[str, Any], kind: str | None) -> str | None:
+    """The zone hint of a call: from the server it goes to (the per-call ``server_url``, else the client's) and,
+    for Google Cloud, the region the client puts in its request paths. Worked out once per (URL, region)."""
+    url = kwargs.get("server_url")
+    if not isinstance(url, str) or not url:
+        url, _ = instance.sdk_configuration.get_server_details()
+    if not isinstance(url, str):
+        return None
+    # MistralGCP keeps its region on the root client (``parent_ref``), in a private attribute: read only on the
+    # tested versions (the whole provider is gated on them); the regional host is the fallback.
+    region = getattr(getattr(instance, "parent_ref", None), "_region", None) if kind == "gcp" else None
+    key = (kind, url, region if isinstance(region, str) else None)
+    try:
+        return _ZONES[key]
+    except KeyError:
+        pass
+    zone = _zone_of(*key)
+    if len(_ZONES) > 256:
+        _ZONES.clear()
+    _ZONES[key] = zone
+    return zone
 
 
 # -- endpoints ------------------------------------------------------------------------------------------------
@@ -107,20 +156,23 @@ class _Base:
         self.streaming = streaming
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+        kind = _client_kind(instance)
         try:
-            zone_hint = host_zone(_server_host(instance, kwargs))
+            zone_hint = _client_zone(instance, kwargs, kind)
         except Exception:
+            logger.debug("genai_footprint: cannot read the client's server; the SDK call is unaffected", exc_info=True)
             zone_hint = None
         call = new_call(self, settings, kwargs, zone_hint=zone_hint, stream=self.streaming)  # type: ignore[arg-type]
         call.model_requested = call.model_requested or None
-        call.client = _client_kind(instance)
+        call.client = kind
         return call
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:
-        # Azure AI deployments name their serving region; Mistral's own API does not.
+        # Azure AI deployments name their serving region (``x-ms-region: Sweden Central``); Mistral's own API does not.
         if call.client != "azure" or headers is None:
             return None
-        return region_zone(PROVIDER, headers.get("x-ms-region"))
+        region = headers.get("x-ms-region")
+        return _cloud_zone("azure", region) if isinstance(region, str) else None
 
     def _stream_zone(self, call: Call, stream: Any) -> str | None:
         try:

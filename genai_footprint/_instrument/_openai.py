@@ -8,7 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from genai_footprint._instrument._common import StreamTally, client_host, given, host_zone, new_call, region_zone
+from genai_footprint._instrument._common import (
+    RuntimeOf,
+    StreamTally,
+    Wrapper,
+    annotate_final,
+    client_host,
+    close_stream,
+    given,
+    helper_target,
+    host_zone,
+    leave_unmeasured,
+    new_call,
+    receive_stream,
+    record_call,
+    region_zone,
+    send_request,
+)
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
 
 PROVIDER = "openai"
@@ -57,10 +73,11 @@ def _headers_zone(call: Call, headers: Any) -> str | None:
 class _Base:
     provider = PROVIDER
     usage_field = "completion_tokens"
+    stream: bool | None = None  # None: the call's ``stream`` argument says
 
     def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
         host, azure, zone = _client_facts(instance)
-        call = new_call(self, settings, kwargs, zone_hint=zone)  # type: ignore[arg-type]
+        call = new_call(self, settings, kwargs, zone_hint=zone, stream=self.stream)  # type: ignore[arg-type]
         call.client = "azure" if azure else None
         return call, host, azure
 
@@ -221,9 +238,23 @@ class Responses(_Base):
         return _ResponsesStreamObserver(_stream_zone(self, call, stream))
 
 
+class ChatStreamHelper(ChatCompletions):
+    """``chat.completions.stream()``: always a stream (asks for stream usage through the helper's arguments)."""
+
+    stream = True
+
+
+class ResponsesStreamHelper(Responses):
+    """``responses.stream()``: always a stream."""
+
+    stream = True
+
+
 CHAT = ChatCompletions()
 RESPONSES = Responses()
 COMPLETIONS = Completions()
+CHAT_HELPER = ChatStreamHelper()
+RESP_HELPER = ResponsesStreamHelper()
 
 _CHAT = "openai.resources.chat.completions.completions"
 _RESP = "openai.resources.responses.responses"
@@ -249,10 +280,67 @@ TARGETS = (
     Target("openai._response", "AsyncAPIResponse", "parse", "async", None, hook="raw_parse"),
 )
 
+
+# -- the stream helpers -----------------------------------------------------------------------------------
+#
+# chat.completions.stream() / responses.stream() build their request on create(stream=True) and hand its raw
+# stream to a ChatCompletionStream / ResponseStream when the manager is entered. The shared helper seams
+# (``_common``) make that create() pass through inside the helper's call and give the helper stream a proxy of
+# its raw stream, so the call is measured once and its impacts go on the raw stream and the helper stream.
+# Two seams more than Anthropic's: the helper's close() closes the HTTP response, not the raw stream, so it
+# ends the call itself; get_final_completion() builds a new ParsedChatCompletion on each call, so the final
+# objects are annotated as they are returned.
+
+
+def _record_new_response(target: Target, runtime_of: RuntimeOf) -> Wrapper:
+    """``responses.stream()``: a new response is a call; ``response_id=`` resumes the stream of one made
+    earlier (measured where it was created), so it is not counted again."""
+    record = record_call(target, runtime_of)
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if given(kwargs.get("response_id")):
+            return leave_unmeasured(wrapped(*args, **kwargs))
+        return record(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+_CHAT_LIB = "openai.lib.streaming.chat._completions"
+_RESP_LIB = "openai.lib.streaming.responses._responses"
+_receive = receive_stream()
+
+HELPER_TARGETS = (
+    # stream(): begins the call (asking for stream usage) and records it on the manager it returns.
+    helper_target(_CHAT, "Completions", "stream", "sync", CHAT_HELPER, record_call),
+    helper_target(_CHAT, "AsyncCompletions", "stream", "sync", CHAT_HELPER, record_call),  # returns a manager
+    helper_target(_RESP, "Responses", "stream", "sync", RESP_HELPER, _record_new_response),
+    helper_target(_RESP, "AsyncResponses", "stream", "sync", RESP_HELPER, _record_new_response),
+    # Entering the manager sends the request.
+    helper_target(_CHAT_LIB, "ChatCompletionStreamManager", "__enter__", "sync", CHAT_HELPER, send_request),
+    helper_target(_CHAT_LIB, "AsyncChatCompletionStreamManager", "__aenter__", "async", CHAT_HELPER, send_request),
+    helper_target(_RESP_LIB, "ResponseStreamManager", "__enter__", "sync", RESP_HELPER, send_request),
+    helper_target(_RESP_LIB, "AsyncResponseStreamManager", "__aenter__", "async", RESP_HELPER, send_request),
+    # The helper stream built inside reads the proxy of its raw stream ...
+    helper_target(_CHAT_LIB, "ChatCompletionStream", "__init__", "sync", CHAT_HELPER, _receive),
+    helper_target(_CHAT_LIB, "AsyncChatCompletionStream", "__init__", "sync", CHAT_HELPER, _receive),
+    helper_target(_RESP_LIB, "ResponseStream", "__init__", "sync", RESP_HELPER, _receive),
+    helper_target(_RESP_LIB, "AsyncResponseStream", "__init__", "sync", RESP_HELPER, _receive),
+    # ... its close() (also reached by with and the manager's exit) ends the call ...
+    helper_target(_CHAT_LIB, "ChatCompletionStream", "close", "sync", CHAT_HELPER, close_stream),
+    helper_target(_CHAT_LIB, "AsyncChatCompletionStream", "close", "async", CHAT_HELPER, close_stream),
+    helper_target(_RESP_LIB, "ResponseStream", "close", "sync", RESP_HELPER, close_stream),
+    helper_target(_RESP_LIB, "AsyncResponseStream", "close", "async", RESP_HELPER, close_stream),
+    # ... and its final object carries the impacts.
+    helper_target(_CHAT_LIB, "ChatCompletionStream", "get_final_completion", "sync", CHAT_HELPER, annotate_final),
+    helper_target(_CHAT_LIB, "AsyncChatCompletionStream", "get_final_completion", "async", CHAT_HELPER, annotate_final),
+    helper_target(_RESP_LIB, "ResponseStream", "get_final_response", "sync", RESP_HELPER, annotate_final),
+    helper_target(_RESP_LIB, "AsyncResponseStream", "get_final_response", "async", RESP_HELPER, annotate_final),
+)
+
 SPEC = ProviderSpec(
     name=PROVIDER,
     distribution="openai",
     import_name="openai",
     tested=((3, 54), (4,)),
-    targets=TARGETS,
+    targets=(*TARGETS, *HELPER_TARGETS),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 VERSION = "ecologits-0.11"
 
@@ -148,32 +148,8 @@ def kernel(
     return run
 
 
-def compute(
-    *,
-    active_params_b: tuple[float, float],
-    total_params_b: tuple[float, float],
-    output_tokens: float,
-    latency_s: float | None,
-    tps: float | None,
-    ttft_s: float | None,
-    pue: tuple[float, float],
-    wue_onsite: tuple[float, float],
-    mix_gwp: float,
-    mix_pe: float,
-    mix_adpe: float,
-    mix_wue: float,
-) -> Bounds:
-    """Impacts of one request (the usage and embodied parts; see ``kernel`` for the bounds convention)."""
-    flat = kernel(
-        active_params_b=active_params_b,
-        total_params_b=total_params_b,
-        tps=tps,
-        ttft_s=ttft_s,
-        pue=pue,
-        wue_onsite=wue_onsite,
-        mix_gwp=mix_gwp,
-        mix_pe=mix_pe,
-        mix_adpe=mix_adpe,
-        mix_wue=mix_wue,
-    )(output_tokens, latency_s)
+def compute(*, output_tokens: float, latency_s: float | None, **inputs: Any) -> Bounds:
+    """Impacts of one request: ``kernel(**inputs)`` applied to ``(output_tokens, latency_s)``, as the usage and
+    embodied parts (see ``kernel`` for the inputs and the bounds convention)."""
+    flat = kernel(**inputs)(output_tokens, latency_s)
     return Bounds(*(flat[i : i + 2] for i in range(10, 26, 2)))  # type: ignore[arg-type]
