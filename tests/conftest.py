@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from genai_footprint import _registry as registry_module
+from genai_footprint._registry import Registry, data_dir
+
 
 @pytest.fixture(autouse=True)
 def _no_outside_configuration(
@@ -22,3 +25,14 @@ def _no_outside_configuration(
         if name.startswith("GENAI_FOOTPRINT_"):
             monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture
+def fresh_registry() -> Iterator[Registry]:
+    """A process-wide registry of the test's own, so models it registers never leak into other tests."""
+    saved = registry_module._registry
+    registry_module._registry = Registry(data_dir())
+    try:
+        yield registry_module._registry
+    finally:
+        registry_module._registry = saved

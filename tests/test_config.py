@@ -18,12 +18,11 @@ import pytest
 from openai_fakes import FakeOpenAI
 
 import genai_footprint as gf
-import genai_footprint._registry as registry_module
 from genai_footprint._cli import main
 from genai_footprint._config import ENV_VARS, SETTINGS, Config, load_config
 from genai_footprint._errors import ConfigError
 from genai_footprint._instrument import _lifecycle
-from genai_footprint._registry import Registry, data_dir
+from genai_footprint._registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_TOKEN = "em-token-0123456789-abcd"  # 24 characters: shown as ****abcd
@@ -66,17 +65,6 @@ def layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Layers:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return Layers(project, tmp_path / "xdg" / "genai-footprint", monkeypatch)
-
-
-@pytest.fixture
-def fresh_registry() -> Iterator[Registry]:
-    """A process-wide registry of our own, so the custom models init() registers never leak into other tests."""
-    saved = registry_module._registry
-    registry_module._registry = Registry(data_dir())
-    try:
-        yield registry_module._registry
-    finally:
-        registry_module._registry = saved
 
 
 @pytest.fixture

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import genai_footprint as gf
-import genai_footprint._registry as registry_module
-from genai_footprint._registry import Registry, data_dir
+from genai_footprint._registry import Registry
 
 
 @pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[Registry]:
-    saved = registry_module._registry
-    registry_module._registry = Registry(data_dir())
-    try:
-        yield registry_module._registry
-    finally:
-        registry_module._registry = saved
+def _own_registry(fresh_registry: Registry) -> None:
+    """Every test here gets a registry of its own."""
 
 
 def test_negative_active_params_names_active_params() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +46,6 @@ def _bounds(value: float | dict[str, float]) -> tuple[float, float]:
 def _figures(row: dict[str, Any]) -> list[tuple[str, float | dict[str, float]]]:
     keys = ("total_params_b", "active_params_b", "pue", "wue")
     return [(k, row[k]) for k in keys if row.get(k) is not None]
-
-
-@pytest.fixture
-def fresh_registry() -> Iterator[Registry]:
-    """A process-wide registry of our own, so ``register_model`` never leaks into other tests."""
-    saved = registry_module._registry
-    registry_module._registry = Registry(data_dir())
-    try:
-        yield registry_module._registry
-    finally:
-        registry_module._registry = saved
 
 
 # -- the data files ------------------------------------------------------------------------------------
