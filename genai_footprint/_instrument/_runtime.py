@@ -14,7 +14,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -539,20 +539,35 @@ class SyncStreamProxy(_StreamProxyBase):
         return self
 
     def __next__(self) -> Any:
-        iterator = self._self_iterator
-        if iterator is None:
-            iterator = self._self_iterator = iter(self.__wrapped__)
-        while True:
-            try:
+        items = self._self_iterator
+        if items is None:
+            items = self._self_iterator = self._self_items(iter(self.__wrapped__))
+        return next(items)
+
+    def _self_items(self, iterator: Any) -> Iterator[Any]:
+        """The SDK's items as the caller sees them: each shown to the observer (one generator frame per stream,
+        so an item costs a resume and the observer's call, not a method call with attribute lookups)."""
+        on_item = self._self_observer.on_item
+        call = self._self_call
+        try:
+            item = next(iterator)
+            self._self_first = time.perf_counter()
+            while True:
+                try:
+                    keep = on_item(item)
+                except Exception:
+                    _internal_error("stream item")
+                    keep = not _injected_usage_chunk(call, item)
+                if keep:
+                    yield item
                 item = next(iterator)
-            except StopIteration:
-                self._self_finish(ended_early=False)
-                raise
-            except BaseException:
-                self._self_finish(ended_early=True)
-                raise
-            if self._self_see(item):
-                return item
+        except StopIteration:
+            self._self_finish(ended_early=False)
+        except GeneratorExit:  # the proxy is being collected: close() or __del__ finishes the call
+            raise
+        except BaseException:
+            self._self_finish(ended_early=True)
+            raise
 
     def close(self) -> Any:
         try:
