@@ -1,175 +1,313 @@
-"""Benchmarks: plain SDK vs instrumented, import / init / estimate costs, and the peer side by side.
+"""Benchmarks: plain SDK vs instrumented for OpenAI, Anthropic and Mistral, the peer side by side, and the
+package's own import / first-estimate / estimate costs. Method: ``benchmarks/README.md``.
 
-Run: .venv/bin/python benchmarks/run.py [--quick] [--update-readme]
-Figures are medians over rounds that alternate plain and instrumented runs in the same process.
+Run: python benchmarks/run.py [--quick] [--callgrind] [--update-readme] [--out PATH] [--chunks N] [--jobs N]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
+import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+MEASURE = BENCH / "measure.py"
+README = ROOT / "README.md"
+OURS, PEER = "genai_footprint", "ecologits"
+
+PROVIDERS = ("openai", "anthropic", "mistralai")
+PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "mistralai": "Mistral"}
+# The entry points measure.py times for each provider, with how the table names them.
+CASES: dict[str, dict[str, str]] = {
+    "openai": {"call": "`chat.completions.create`", "stream": "`create(stream=True)`"},
+    "anthropic": {
+        "call": "`messages.create`",
+        "stream": "`create(stream=True)`",
+        "stream_helper": "`messages.stream()` read through `text_stream`",
+    },
+    "mistralai": {"call": "`chat.complete`", "stream": "`chat.stream`"},
+}
+FRESH_KEYS = ("import_ms", "init_ms", "first_call_ms", "first_call_extra_ms")
+
+# Budgets (issues #2, #3): the figure must be at most this.
+BUDGET_IMPORT_MS = 30.0
+BUDGET_FIRST_ESTIMATE_MS = 50.0
+BUDGET_ESTIMATE_US = 20.0
+BUDGET_INIT_MS = 30.0
+BUDGET_CALL_PCT = 3.0
+BUDGET_CHUNK_US = 1.0
 
 
-def _median_subprocess(code: str, runs: int) -> float:
-    """Median wall time (s) of ``python -c code`` printing its own measured duration."""
-    values = []
+@dataclass(frozen=True)
+class Sizes:
+    """How much to measure. ``runs``: fresh processes per provider and tool (import, init, first call) and per
+    package figure; a case gets about ``seconds_per_case`` of rounds, batches of about ``batch_ms``."""
+
+    runs: int
+    seconds_per_case: float
+    batch_ms: float
+    min_rounds: int
+    max_rounds: int
+    chunks: int
+    estimate_calls: int
+    callgrind_rounds: int
+    callgrind_calls: int
+
+
+FULL = Sizes(
+    runs=5,
+    seconds_per_case=4.0,
+    batch_ms=5.0,
+    min_rounds=8,
+    max_rounds=1000,
+    chunks=1000,
+    estimate_calls=20_000,
+    callgrind_rounds=2,
+    callgrind_calls=5,
+)
+QUICK = Sizes(
+    runs=1,
+    seconds_per_case=0.0,
+    batch_ms=0.0,
+    min_rounds=2,
+    max_rounds=2,
+    chunks=1000,
+    estimate_calls=200,
+    callgrind_rounds=1,
+    callgrind_calls=2,
+)
+
+
+# -- package figures (fresh interpreters) ---------------------------------------------------------------
+
+
+def _interleaved_runs(codes: dict[str, str], runs: int) -> dict[str, float]:
+    """Median (s) of each ``python -c code`` (which prints its own measured duration), the codes taking turns."""
+    values: dict[str, list[float]] = {name: [] for name in codes}
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        values.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(values)
+        for name, code in codes.items():
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            values[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(v) for name, v in values.items()}
 
 
-def bench_import(runs: int) -> dict[str, float]:
-    bare = "import time,subprocess;t=time.perf_counter();import json;print(time.perf_counter()-t)"
-    ours = "import time;t=time.perf_counter();import genai_footprint;print(time.perf_counter()-t)"
-    with_pydantic = "import pydantic,time;t=time.perf_counter();import genai_footprint;print(time.perf_counter()-t)"
-    return {
-        "import_ms": (_median_subprocess(ours, runs) - _median_subprocess(bare, runs)) * 1e3,
-        "import_after_pydantic_ms": _median_subprocess(with_pydantic, runs) * 1e3,
-    }
+def _timed(setup: str, body: str) -> str:
+    return f"{setup}\nimport time\nt = time.perf_counter()\n{body}\nprint(time.perf_counter() - t)"
 
 
-def bench_first_estimate(runs: int) -> dict[str, float]:
-    # pydantic's own import (BaseModel: ~80 ms, lazily loaded by `import pydantic`) is paid by every SDK
-    # anyway; "warm" starts with it loaded, "after_openai" is the usual case of an app that imported its SDK.
-    warm = (
-        "from pydantic import BaseModel;import time;t=time.perf_counter();import genai_footprint as gf;"
-        "gf.estimate('openai','gpt-4o-mini',output_tokens=400,latency_s=2.1);print(time.perf_counter()-t)"
+def bench_package(sizes: Sizes) -> dict[str, float]:
+    estimate = "gf.estimate('openai', 'gpt-4o-mini', output_tokens=400, latency_s=2.1)"
+    times = _interleaved_runs(
+        {
+            "bare": _timed("", "import json"),
+            "import": _timed("", "import genai_footprint"),
+            "import_after_pydantic": _timed("import pydantic", "import genai_footprint"),
+            # pydantic's BaseModel (~80 ms, loaded lazily by `import pydantic`) is paid by every SDK anyway:
+            # the budgeted figure starts with it loaded; "after_openai" is an app that imported its SDK.
+            "first_estimate": _timed("from pydantic import BaseModel", f"import genai_footprint as gf\n{estimate}"),
+            "first_estimate_after_openai": _timed("import openai", f"import genai_footprint as gf\n{estimate}"),
+            "first_estimate_incl_pydantic_import": _timed("", f"import genai_footprint as gf\n{estimate}"),
+        },
+        sizes.runs,
     )
-    after_openai = (
-        "import openai,time;t=time.perf_counter();import genai_footprint as gf;"
-        "gf.estimate('openai','gpt-4o-mini',output_tokens=400,latency_s=2.1);print(time.perf_counter()-t)"
-    )
-    cold = (
-        "import time;t=time.perf_counter();import genai_footprint as gf;"
-        "gf.estimate('openai','gpt-4o-mini',output_tokens=400,latency_s=2.1);print(time.perf_counter()-t)"
-    )
-    return {
-        "first_estimate_ms": _median_subprocess(warm, runs) * 1e3,
-        "first_estimate_after_openai_ms": _median_subprocess(after_openai, runs) * 1e3,
-        "first_estimate_incl_pydantic_import_ms": _median_subprocess(cold, runs) * 1e3,
-    }
+    result = {f"{name}_ms": value * 1e3 for name, value in times.items() if name not in ("bare", "import")}
+    result["import_ms"] = (times["import"] - times["bare"]) * 1e3
+    result["estimate_us"] = bench_estimate(sizes.estimate_calls)
+    return result
 
 
-def bench_estimate(n: int) -> dict[str, float]:
+def bench_estimate(calls: int) -> float:
+    """µs per further ``estimate()``: median of 5 batches, after a first call that loads the registry."""
     import genai_footprint as gf
 
     gf.estimate("openai", "gpt-4o-mini", output_tokens=400, latency_s=2.1)
-    rounds = []
+    batches = []
     for _ in range(5):
-        t = time.perf_counter()
-        for i in range(n):
+        start = time.process_time()
+        for i in range(calls):
             gf.estimate("openai", "gpt-4o-mini", output_tokens=400 + (i & 7), latency_s=2.1)
-        rounds.append((time.perf_counter() - t) / n)
-    return {"estimate_us": statistics.median(rounds) * 1e6}
+        batches.append((time.process_time() - start) / calls)
+    return statistics.median(batches) * 1e6
 
 
-def bench_init(runs: int) -> dict[str, float]:
-    code = (
-        "import openai,time,genai_footprint as gf;t=time.perf_counter();"
-        "gf.init(providers=['openai']);print(time.perf_counter()-t)"
-    )
-    return {"init_ms": _median_subprocess(code, runs) * 1e3}
+# -- provider figures (measure.py jobs) -----------------------------------------------------------------
 
 
-def _time_calls(fn: Any, n: int) -> float:
-    t = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t) / n
+def job(spec: dict[str, Any], wrapper: list[str] | None = None) -> dict[str, Any] | str:
+    """Run one measure.py job in a fresh interpreter: its JSON result, or ``"fails: ..."``."""
+    command = [*(wrapper or []), sys.executable, str(MEASURE), json.dumps(spec)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        return f"fails: {lines[-1][:200] if lines else f'exit status {proc.returncode}'}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
-def bench_openai_calls(calls: int, rounds: int, chunks: int) -> dict[str, float]:
-    from fakes import openai_client
-
-    import genai_footprint as gf
-
-    client = openai_client(stream_chunks=chunks)
-    messages = [{"role": "user", "content": "hi"}]
-
-    def call() -> Any:
-        return client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-
-    def stream() -> None:
-        for _ in client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True):
-            pass
-
-    for _ in range(200):
-        call()
-    plain_call, instr_call, plain_stream, instr_stream = [], [], [], []
-    for _ in range(rounds):
-        gf.shutdown()
-        plain_call.append(_time_calls(call, calls))
-        plain_stream.append(_time_calls(stream, 3))
-        gf.init(providers=["openai"])
-        instr_call.append(_time_calls(call, calls))
-        instr_stream.append(_time_calls(stream, 3))
-    gf.shutdown()
-    p, i = statistics.median(plain_call), statistics.median(instr_call)
-    ps, is_ = statistics.median(plain_stream), statistics.median(instr_stream)
+def _spec(sizes: Sizes, **fields: Any) -> dict[str, Any]:
     return {
-        "openai_plain_call_us": p * 1e6,
-        "openai_instrumented_call_us": i * 1e6,
-        "openai_call_overhead_pct": (i - p) / p * 100,
-        "openai_stream_chunks": chunks,
-        "openai_per_chunk_overhead_us": (is_ - ps) / chunks * 1e6,
+        "seconds_per_case": sizes.seconds_per_case,
+        "batch_ms": sizes.batch_ms,
+        "min_rounds": sizes.min_rounds,
+        "max_rounds": sizes.max_rounds,
+        "chunks": sizes.chunks,
+        **fields,
     }
 
 
-PEER_CODE = r"""
-import json, statistics, sys, time
-sys.path.insert(0, {bench!r})
-from fakes import openai_client
-client = openai_client(stream_chunks=10)
-messages = [{{"role": "user", "content": "hi"}}]
-def call():
-    return client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-def timed(n):
-    t = time.perf_counter()
-    for _ in range(n):
-        call()
-    return (time.perf_counter() - t) / n
-for _ in range(200):
-    call()
-plain = statistics.median(timed({calls}) for _ in range(3))
-result = {{"peer_plain_call_us": plain * 1e6}}
-try:
-    from ecologits import EcoLogits
-    EcoLogits.init(providers=["openai"])
-    r = call()
-    result["peer_has_impacts"] = getattr(r, "impacts", None) is not None
-    result["peer_returns_same_type"] = type(r).__name__ == "ChatCompletion"
-    peer = statistics.median(timed({calls}) for _ in range(3))
-    result["peer_instrumented_call_us"] = peer * 1e6
-    result["peer_call_overhead_pct"] = (peer - plain) / plain * 100
-except Exception as exc:
-    result["peer_error"] = f"{{type(exc).__name__}}: {{exc}}"[:300]
-print(json.dumps(result))
+def bench_provider(provider: str, tools: list[str], sizes: Sizes) -> dict[str, Any]:
+    """Per tool: medians of import / init / first call over ``runs`` fresh processes, and the steady cases."""
+    steady = {tool: job(_spec(sizes, job="steady", tool=tool, provider=provider)) for tool in tools}
+    fresh: dict[str, list[dict[str, Any] | str]] = {tool: [steady[tool]] for tool in tools}
+    for _ in range(sizes.runs - 1):
+        for tool in tools:  # taking turns, so a busy spell of the machine hits both tools
+            fresh[tool].append(job(_spec(sizes, job="fresh", tool=tool, provider=provider)))
+    out: dict[str, Any] = {}
+    for tool in tools:
+        first = steady[tool]
+        if isinstance(first, str):
+            out[tool] = dict.fromkeys(FRESH_KEYS, first) | {"cases": dict.fromkeys(CASES[provider], first)}
+            continue
+        figures: dict[str, Any] = {"runs": len(fresh[tool])}
+        for key in FRESH_KEYS:
+            values = [run[key] if isinstance(run, dict) else run for run in fresh[tool]]
+            numbers = [v for v in values if isinstance(v, int | float)]
+            figures[key] = statistics.median(numbers) if numbers else values[0]
+        out[tool] = figures | {"cases": first["cases"]}
+    return out
+
+
+def bench_tracker(sizes: Sizes) -> dict[str, Any] | str:
+    return job(_spec(sizes, job="tracker"))
+
+
+# -- instruction counts -----------------------------------------------------------------------------------
+
+_MARKS_SOURCE = """
+#include <valgrind/callgrind.h>
+void bench_zero(void) { CALLGRIND_ZERO_STATS; }
+void bench_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
 """
 
 
-def bench_peer(calls: int) -> dict[str, Any]:
-    try:
-        import ecologits  # noqa: F401
-    except ImportError:
-        return {"peer": "not installed"}
-    code = PEER_CODE.format(bench=str(Path(__file__).resolve().parent), calls=calls)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        return {"peer_error": out.stderr.strip().splitlines()[-1][:300] if out.stderr else "failed"}
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def _build_marks(directory: Path) -> Path | str:
+    """A tiny library whose two functions are callgrind client requests: its path, or why it could not be built."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return "no C compiler"
+    source, library = directory / "marks.c", directory / "marks.so"
+    source.write_text(_MARKS_SOURCE)
+    proc = subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O1", "-o", str(library), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return f"cannot build the callgrind marks ({proc.stderr.strip().splitlines()[-1:]})"
+    return library
+
+
+def _dumps(out_file: Path) -> dict[tuple[str, int], list[tuple[int, int]]]:
+    """{(case, on): [(instructions, reps), ...]} from the dump files callgrind wrote at each ``bench_dump``."""
+    batches: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    dumps = sorted(out_file.parent.glob(out_file.name + ".*"), key=lambda path: int(path.suffix[1:]))
+    for path in dumps:  # in the order written: the n-th batch of a case and side is from round n
+        text = path.read_text()
+        label = re.search(r"^desc: Trigger: Client Request: (.+)$", text, re.MULTILINE)
+        total = re.search(r"^summary: (\d+)", text, re.MULTILINE)
+        if label is None or total is None:
+            continue
+        case, on, reps = label.group(1).split("|")
+        batches.setdefault((case, int(on)), []).append((int(total.group(1)), int(reps)))
+    return batches
+
+
+def bench_callgrind(tools: list[str], sizes: Sizes) -> dict[str, Any]:
+    """Instructions per call (and per chunk) plain vs instrumented, one callgrind run per provider and tool."""
+    if shutil.which("valgrind") is None:
+        return {"skipped": "valgrind not found"}
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        marks = _build_marks(Path(tmp))
+        if isinstance(marks, str):
+            return {"skipped": marks}
+        runs = [(provider, tool) for provider in PROVIDERS for tool in tools]
+        # Instruction counts do not depend on what else runs: use every core.
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
+            counted = pool.map(lambda run: _callgrind_run(Path(tmp), marks, run[0], run[1], sizes), runs)
+            for (provider, tool), figures in zip(runs, counted, strict=True):
+                results.setdefault(provider, {})[tool] = figures
+    return results
+
+
+def _callgrind_run(tmp: Path, marks: Path, provider: str, tool: str, sizes: Sizes) -> dict[str, Any]:
+    out_file = tmp / f"{provider}-{tool}" / "callgrind.out"
+    out_file.parent.mkdir()
+    spec = _spec(
+        sizes,
+        job="callgrind",
+        tool=tool,
+        provider=provider,
+        marks_library=str(marks),
+        rounds=sizes.callgrind_rounds,
+        calls=sizes.callgrind_calls,
+        streams=1,
+    )
+    outcome = job(spec, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}"])
+    return _instructions(outcome, _dumps(out_file), provider)
+
+
+def _instructions(
+    outcome: dict[str, Any] | str, batches: dict[tuple[str, int], list[tuple[int, int]]], provider: str
+) -> dict[str, Any]:
+    if isinstance(outcome, str):
+        return dict.fromkeys(CASES[provider], outcome)
+    results: dict[str, Any] = {}
+    for case, status in outcome.items():
+        if isinstance(status, str) or not batches.get((case, 0)) or not batches.get((case, 1)):
+            results[case] = status if isinstance(status, str) else "fails: no callgrind dump"
+            continue
+        plain_rounds = [total / reps for total, reps in batches[(case, 0)]]
+        instrumented_rounds = [total / reps for total, reps in batches[(case, 1)]]
+        extra_rounds = [i - p for p, i in zip(plain_rounds, instrumented_rounds, strict=True)]
+        plain, instrumented = statistics.median(plain_rounds), statistics.median(instrumented_rounds)
+        figures = {
+            "annotated": status["annotated"],
+            "rounds": len(extra_rounds),
+            "plain_instructions": plain,
+            "instrumented_instructions": instrumented,
+            "extra_instructions": instrumented - plain,
+            "extra_instructions_min": min(extra_rounds),
+            "extra_instructions_max": max(extra_rounds),
+            "ratio": instrumented / plain,
+        }
+        figures["chunks"] = status["chunks"]
+        if status["chunks"]:
+            figures["extra_instructions_per_chunk"] = (instrumented - plain) / status["chunks"]
+            figures["plain_instructions_per_chunk"] = plain / status["chunks"]
+        results[case] = figures
+    return results
+
+
+# -- report -----------------------------------------------------------------------------------------------
 
 
 def machine() -> str:
@@ -181,67 +319,236 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def peer_version() -> str | None:
+    if importlib.util.find_spec(PEER) is None:
+        return None
+    return importlib.metadata.version(PEER)
+
+
+def _check(value: Any, budget: float) -> str:
+    """`` ✓`` within the budget, `` ✗`` over it (a once-only figure: a median of fresh processes)."""
+    if not isinstance(value, int | float):
+        return ""
+    return " ✓" if value <= budget else " ✗"
+
+
+def _check_spread(figures: Any, name: str, unit: str, budget: float) -> str:
+    """For a median of per-round differences (``{name}{unit}``, quartiles ``{name}_q1{unit}``, ``_q3``): `` ✓``
+    when even the upper quartile is within the budget, `` ✗`` when even the lower one is over, `` ?`` when the
+    budget falls inside the interquartile range."""
+    if not isinstance(figures, dict):
+        return ""
+    low, high = figures[f"{name}_q1{unit}"], figures[f"{name}_q3{unit}"]
+    if high <= budget:
+        return " ✓"
+    return " ✗" if low > budget else " ?"
+
+
+def _ms(value: Any) -> str:
+    return f"{value:.1f} ms" if isinstance(value, int | float) else str(value)
+
+
+def _us(value: float) -> str:
+    return f"{value:.2f} µs" if abs(value) < 10 else f"{value:.0f} µs"
+
+
+def _count(value: float, sign: bool = True) -> str:
+    """An instruction count: ``+115 k``, ``-0.8 M``."""
+    for scale, suffix in ((1e6, " M"), (1e3, " k")):
+        if abs(value) >= scale:
+            return f"{value / scale:{'+' if sign else ''}.3g}{suffix}"
+    return f"{value:{'+' if sign else ''}.0f}"
+
+
+def _extra(figures: Any, per_chunk: bool) -> str:
+    """``+45 µs, +7.7 % [6.9–8.4 %]``, or the per-chunk ``+0.92 µs [0.80–1.01]``, or why there is no figure."""
+    if not isinstance(figures, dict):
+        return str(figures)
+    note = "" if figures["annotated"] else " (no impacts on the result)"
+    if per_chunk:
+        median, q1, q3 = (figures[f"extra_per_chunk{k}_us"] for k in ("", "_q1", "_q3"))
+        return f"{median:+.2f} µs [{q1:.2f}–{q3:.2f}]{note}"
+    return (
+        f"{figures['extra_us']:+.0f} µs, {figures['extra_pct']:+.1f} % "
+        f"[{figures['extra_q1_pct']:.1f}–{figures['extra_q3_pct']:.1f} %]{note}"
+    )
+
+
+def _cg_extra(figures: Any, per_chunk: bool) -> str:
+    """``+115 k [112 k – 118 k] ×1.023``: the extra count, its range over the rounds, instrumented / plain."""
+    if not isinstance(figures, dict):
+        return str(figures)
+    scale = figures["chunks"] if per_chunk else 1
+    low, high = figures["extra_instructions_min"] / scale, figures["extra_instructions_max"] / scale
+    extra = figures["extra_instructions"] / scale
+    return f"{_count(extra)} [{_count(low)} – {_count(high)}] ×{figures['ratio']:.3f}"
+
+
 def render(results: dict[str, Any]) -> str:
-    r = results
+    package = results["package"]
+    peer = results["peer"]
+    peer_name = f"EcoLogits {peer}" if peer else None
     lines = [
-        f"Measured {r['date']} on {r['machine']} (`benchmarks/run.py`; medians).",
+        f"Measured {results['date']} on {results['machine']} (load average {results['load_average']:.1f} at "
+        "start) by `benchmarks/run.py`; method in `benchmarks/README.md`. Extra time: median over short rounds "
+        "that alternate plain and instrumented calls on the same client, in process CPU time, interquartile "
+        "range in brackets; ? marks a budget that falls inside that range."
+        + (f" {peer_name} (the peer) is measured the same way, in processes of its own." if peer_name else ""),
         "",
         "| what | figure | budget |",
         "|---|---|---|",
-        f"| `import genai_footprint` over a bare interpreter | {r['import_ms']:.1f} ms | ≤ 30 ms |",
+        f"| `import genai_footprint` over a bare interpreter | {_ms(package['import_ms'])} | "
+        f"≤ 30 ms{_check(package['import_ms'], BUDGET_IMPORT_MS)} |",
         f"| first `estimate()`, registry load included (pydantic's BaseModel already imported) | "
-        f"{r['first_estimate_ms']:.1f} ms | ≤ 50 ms |",
-        f"| first `estimate()` in an app that imported `openai` | {r['first_estimate_after_openai_ms']:.1f} ms | — |",
+        f"{_ms(package['first_estimate_ms'])} | "
+        f"≤ 50 ms{_check(package['first_estimate_ms'], BUDGET_FIRST_ESTIMATE_MS)} |",
+        f"| first `estimate()` in an app that imported `openai` | {_ms(package['first_estimate_after_openai_ms'])} "
+        "| — |",
         f"| first `estimate()` in a bare interpreter, pydantic import included | "
-        f"{r['first_estimate_incl_pydantic_import_ms']:.1f} ms | — |",
-        f"| each further `estimate()` | {r['estimate_us']:.1f} µs | ≤ 20 µs |",
-        f"| `init(providers=['openai'])` | {r['init_ms']:.1f} ms | ≤ 30 ms |",
-        f"| OpenAI chat call, plain SDK over a mock transport | {r['openai_plain_call_us']:.0f} µs | — |",
-        f"| OpenAI chat call, instrumented | {r['openai_instrumented_call_us']:.0f} µs "
-        f"(+{r['openai_call_overhead_pct']:.1f} %) | ≤ 3 % |",
-        f"| OpenAI stream, extra time per chunk ({r['openai_stream_chunks']} chunks) | "
-        f"{r['openai_per_chunk_overhead_us']:.2f} µs | ≤ 1 µs |",
+        f"{_ms(package['first_estimate_incl_pydantic_import_ms'])} | — |",
+        f"| each further `estimate()` | {package['estimate_us']:.1f} µs | "
+        f"≤ 20 µs{_check(package['estimate_us'], BUDGET_ESTIMATE_US)} |",
+        "",
+        f"| provider: what | plain SDK | genai_footprint |{f' {peer_name} |' if peer_name else ''} budget |",
+        f"|---|---|---|{'---|' if peer_name else ''}---|",
     ]
-    if "peer_call_overhead_pct" in r:
-        lines.append(
-            f"| EcoLogits 0.11.3 on the same call (side by side) | {r['peer_instrumented_call_us']:.0f} µs "
-            f"(+{r['peer_call_overhead_pct']:.1f} %) | — |"
+
+    def row(label: str, plain: str, ours: str, theirs: str, budget: str) -> None:
+        lines.append(f"| {label} | {plain} | {ours} |{f' {theirs} |' if peer_name else ''} {budget} |")
+
+    chunks = results["settings"]["chunks"]
+    for provider in PROVIDERS:
+        name = PROVIDER_NAMES[provider]
+        ours = results["providers"][provider][OURS]
+        theirs = results["providers"][provider].get(PEER, {})
+        for case, label in CASES[provider].items():
+            mine, other = ours["cases"][case], theirs.get("cases", {}).get(case, "")
+            stream = case != "call"
+            plain = ""
+            if isinstance(mine, dict):
+                plain = _us(mine["plain_per_chunk_us"]) + " a chunk" if stream else _us(mine["plain_us"])
+            if stream:
+                budget = f"≤ 1 µs{_check_spread(mine, 'extra_per_chunk', '_us', BUDGET_CHUNK_US)}"
+                what = f"{name}: {label} ({chunks} chunks), extra per chunk"
+            else:
+                budget = f"≤ 3 %{_check_spread(mine, 'extra', '_pct', BUDGET_CALL_PCT)}"
+                what = f"{name}: {label}, extra per call"
+            row(what, plain, _extra(mine, stream), _extra(other, stream), budget)
+        row(
+            f"{name}: `init()`",
+            "—",
+            _ms(ours["init_ms"]),
+            _ms(theirs.get("init_ms", "")),
+            f"≤ 30 ms{_check(ours['init_ms'], BUDGET_INIT_MS)}",
         )
-    elif "peer_error" in r:
-        lines.append(f"| EcoLogits 0.11.3 on the same call | fails: `{r['peer_error'][:120]}` | — |")
+        row(
+            f"{name}: first instrumented call, extra over a plain call (registry load)",
+            "—",
+            _ms(ours["first_call_extra_ms"]),
+            _ms(theirs.get("first_call_extra_ms", "")),
+            "—",
+        )
+    tracked = results["tracker"]
+    if isinstance(tracked, dict):
+        label = "OpenAI: `chat.completions.create` inside `track()`, with the export pipeline (JSONL) attached"
+        row(
+            f"{label}: extra CPU per call, the export worker's included",
+            _us(tracked["tracked"]["plain_us"]),
+            _extra(tracked["tracked"], False),
+            "—",
+            f"≤ 3 %{_check_spread(tracked['tracked'], 'extra', '_pct', BUDGET_CALL_PCT)}",
+        )
+        row(
+            f"{label}: extra on the calling thread only (the request path)",
+            _us(tracked["tracked_request_path"]["plain_us"]),
+            _extra(tracked["tracked_request_path"], False),
+            "—",
+            f"≤ 3 %{_check_spread(tracked['tracked_request_path'], 'extra', '_pct', BUDGET_CALL_PCT)}",
+        )
+    else:
+        row("OpenAI: call inside `track()` with an exporter", "—", str(tracked), "—", "≤ 3 %")
+    counts = results.get("callgrind")
+    if counts and "skipped" not in counts:
+        lines += [
+            "",
+            "Instructions (`--callgrind`: counted by valgrind, the same on a busy or a quiet machine): extra per "
+            "call or per chunk, its range over the rounds in brackets, and instrumented / plain.",
+            "",
+            f"| provider: what | plain SDK | genai_footprint |{f' {peer_name} |' if peer_name else ''}",
+            f"|---|---|---|{'---|' if peer_name else ''}",
+        ]
+        for provider in PROVIDERS:
+            for case, label in CASES[provider].items():
+                mine = counts[provider][OURS][case]
+                other = counts[provider].get(PEER, {}).get(case, "")
+                stream = case != "call"
+                plain = ""
+                if isinstance(mine, dict):
+                    plain = (
+                        _count(mine["plain_instructions_per_chunk"], sign=False) + " a chunk"
+                        if stream
+                        else _count(mine["plain_instructions"], sign=False)
+                    )
+                what = f"{PROVIDER_NAMES[provider]}: {label}{', per chunk' if stream else ''}"
+                peer_cell = f" {_cg_extra(other, stream)} |" if peer_name else ""
+                lines.append(f"| {what} | {plain} | {_cg_extra(mine, stream)} |{peer_cell}")
+    elif counts:
+        lines += ["", f"Instruction counts: skipped ({counts['skipped']})."]
     return "\n".join(lines)
 
 
+def update_readme(table: str) -> None:
+    text = README.read_text()
+    start, end = "<!-- BENCHMARKS:START -->", "<!-- BENCHMARKS:END -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    parser.add_argument("--update-readme", action="store_true", help="write the figures into README.md")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the smallest sizes (a smoke run; figures are noise)")
+    parser.add_argument("--callgrind", action="store_true", help="also count instructions with valgrind (slow)")
+    parser.add_argument("--chunks", type=int, help="content chunks per stream (default 1000)")
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json", help="where to write JSON")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="measurement processes at a time (above 1 they disturb each other's figures)",
+    )
+    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args()
-    runs, calls, rounds = (3, 200, 3) if args.quick else (15, 2000, 7)
-    results: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine()}
-    results |= bench_import(runs)
-    results |= bench_first_estimate(runs)
-    results |= bench_estimate(2000 if args.quick else 20000)
-    results |= bench_init(runs)
-    results |= bench_openai_calls(calls, rounds, chunks=1000)
-    results |= bench_peer(calls)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    sizes = QUICK if args.quick else FULL
+    if args.chunks is not None:
+        sizes = replace(sizes, chunks=args.chunks)
+    peer = peer_version()
+    tools = [OURS, PEER] if peer else [OURS]
+    results: dict[str, Any] = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "load_average": os.getloadavg()[0],
+        "settings": asdict(sizes) | {"clock": "process_time", "jobs": args.jobs},
+        "peer": peer,
+    }
+    with ThreadPoolExecutor(args.jobs) as pool:  # one worker: each measurement alone, in this order
+        package = pool.submit(bench_package, sizes)
+        providers = {provider: pool.submit(bench_provider, provider, tools, sizes) for provider in PROVIDERS}
+        tracker = pool.submit(bench_tracker, sizes)
+        results["package"] = package.result()
+        results["providers"] = {provider: future.result() for provider, future in providers.items()}
+        results["tracker"] = tracker.result()
+    if args.callgrind:
+        results["callgrind"] = bench_callgrind(tools, sizes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
     table = render(results)
     print(table)
     if args.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        start, end = "<!-- BENCHMARKS:START -->", "<!-- BENCHMARKS:END -->"
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        readme.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+        update_readme(table)
 
 
 if __name__ == "__main__":

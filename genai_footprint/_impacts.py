@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from functools import cached_property
 from typing import Any, Literal, TypeVar, cast
 
 from pydantic import (
@@ -162,7 +161,6 @@ ALL_KEYS = (
     *(f"usage.{c}" for c in USAGE_KEYS),
     *(f"embodied.{c}" for c in EMBODIED_KEYS),
 )
-_INDEX = {key: 2 * i for i, key in enumerate(ALL_KEYS)}
 _NEW = object.__new__
 _SET = object.__setattr__
 _RANGE_FIELDS = frozenset({"min", "max", "unit"})
@@ -236,57 +234,48 @@ class Impacts(BaseModel):
         _SET(impacts, "__pydantic_private__", {"_bounds": tuple(flat)})
         return impacts
 
-    def _r(self, key: str) -> Range:
-        i = _INDEX[key]
-        b = self._bounds
-        return _range(b[i], b[i + 1], UNITS[key.rpartition(".")[2]])
+    def _part(self, name: str) -> Any:
+        """A range or breakdown, built with all the others on first access and kept in ``__dict__``."""
+        found = self.__dict__.get(name)
+        if found is None:
+            self.__dict__.update(_parts(self._bounds))
+            found = self.__dict__[name]
+        return found
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def energy(self) -> Range:
-        return self._r("energy")
+        return cast(Range, self._part("energy"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def gwp(self) -> Range:
-        return self._r("gwp")
+        return cast(Range, self._part("gwp"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def pe(self) -> Range:
-        return self._r("pe")
+        return cast(Range, self._part("pe"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def adpe(self) -> Range:
-        return self._r("adpe")
+        return cast(Range, self._part("adpe"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def wcf(self) -> Range:
-        return self._r("wcf")
+        return cast(Range, self._part("wcf"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def usage(self) -> UsageImpacts:
-        return typed_model(
-            UsageImpacts,
-            {
-                "energy": self.energy,
-                "gwp": self._r("usage.gwp"),
-                "pe": self._r("usage.pe"),
-                "adpe": self._r("usage.adpe"),
-                "wcf": self.wcf,
-            },
-        )
+        return cast(UsageImpacts, self._part("usage"))
 
     @computed_field  # type: ignore[prop-decorator]
-    @cached_property
+    @property
     def embodied(self) -> EmbodiedImpacts:
-        return typed_model(
-            EmbodiedImpacts,
-            {"gwp": self._r("embodied.gwp"), "pe": self._r("embodied.pe"), "adpe": self._r("embodied.adpe")},
-        )
+        return cast(EmbodiedImpacts, self._part("embodied"))
 
     def __add__(self, other: Impacts | int) -> Impacts:
         if isinstance(other, int) and other == 0:
@@ -309,6 +298,27 @@ def typed_model(cls: type[_M], values: dict[str, Any]) -> _M:
     _SET(obj, "__pydantic_extra__", None)
     _SET(obj, "__pydantic_private__", None)
     return obj
+
+
+def _parts(b: tuple[float, ...]) -> dict[str, Any]:
+    """Every range of an Impacts from its 26 bounds: the totals, and the usage and embodied breakdowns."""
+    energy, gwp, pe = _range(b[0], b[1], _KWH), _range(b[2], b[3], _CO2), _range(b[4], b[5], _MJ)
+    adpe, wcf = _range(b[6], b[7], _SB), _range(b[8], b[9], _L)
+    usage = typed_model(
+        UsageImpacts,
+        {
+            "energy": energy,
+            "gwp": _range(b[12], b[13], _CO2),
+            "pe": _range(b[14], b[15], _MJ),
+            "adpe": _range(b[16], b[17], _SB),
+            "wcf": wcf,
+        },
+    )
+    embodied = typed_model(
+        EmbodiedImpacts,
+        {"gwp": _range(b[20], b[21], _CO2), "pe": _range(b[22], b[23], _MJ), "adpe": _range(b[24], b[25], _SB)},
+    )
+    return {"energy": energy, "gwp": gwp, "pe": pe, "adpe": adpe, "wcf": wcf, "usage": usage, "embodied": embodied}
 
 
 def flat_bounds(impacts: Impacts) -> tuple[float, ...]:

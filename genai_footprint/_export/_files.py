@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pydantic_core import to_json
 
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._record import CRITERIA
@@ -106,8 +107,8 @@ def append(path: Path, data: Callable[[bool], bytes]) -> None:
 
 
 def jsonl(records: Sequence[Mapping[str, Any]]) -> bytes:
-    """Records as JSON Lines: one compact JSON object per line."""
-    return "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records).encode()
+    """Records as JSON Lines: one compact JSON object per line (pydantic-core's serialiser: ~6x the stdlib's)."""
+    return b"".join(to_json(record) + b"\n" for record in records)
 
 
 def file_path(argument: str, value: object) -> Path:

@@ -7,9 +7,9 @@ The worker turns events into records and hands them, in batches, to each exporte
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
-import queue
 import threading
 import time
 import weakref
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("genai_footprint")
 
 _BATCH = 512  # most events handed to the exporters in one call
+_WAKE_AT = 256  # events waiting that wake the worker before its interval
+_INTERVAL_S = 0.2  # the worker's longest sleep while events wait
 _WARN_EVERY = 1000  # one warning per this many dropped records, or failures of one exporter
 
 
@@ -94,7 +96,10 @@ class ExportPipeline:
         self._span_hook = span_hook
         self._failures: dict[tuple[int, str], int] = {}  # by exporter index and method
         self._lock = threading.Lock()
-        self._queue: queue.Queue[CallEvent | _Marker] = queue.Queue(queue_size)
+        # The request path appends to a deque (one C-level append, no lock, no thread wake-up); the worker
+        # wakes every _INTERVAL_S, when _WAKE_AT events wait, or for a flush, and drains it in order.
+        self._pending: collections.deque[CallEvent | _Marker] = collections.deque()
+        self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._closed = False
         atexit.register(self.close)
@@ -114,10 +119,14 @@ class ExportPipeline:
             return
         if self._worker is None and not self._start():
             return
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
+        pending = self._pending
+        waiting = len(pending)
+        if waiting >= self._queue_size:
             self._drop()
+            return
+        pending.append(event)
+        if waiting + 1 == _WAKE_AT:
+            self._wake.set()
 
     def _drop(self) -> None:
         with self._lock:
@@ -136,7 +145,7 @@ class ExportPipeline:
                 return False
             if self._worker is None:
                 worker = threading.Thread(
-                    target=self._run, args=(self._queue,), name="genai-footprint-export", daemon=True
+                    target=self._run, args=(self._pending, self._wake), name="genai-footprint-export", daemon=True
                 )
                 worker.start()
                 self._worker = worker
@@ -144,14 +153,14 @@ class ExportPipeline:
 
     # -- the worker ------------------------------------------------------------------------------------------
 
-    def _run(self, events: queue.Queue[CallEvent | _Marker]) -> None:
+    def _run(self, events: collections.deque[CallEvent | _Marker], wake: threading.Event) -> None:
         while True:
-            items = [events.get()]
-            while len(items) < _BATCH:
-                try:
-                    items.append(events.get_nowait())
-                except queue.Empty:
-                    break
+            if not events:
+                wake.wait(_INTERVAL_S)
+                wake.clear()
+            items: list[CallEvent | _Marker] = []
+            while events and len(items) < _BATCH:
+                items.append(events.popleft())
             batch: list[CallEvent] = []
             for item in items:
                 if not isinstance(item, _Marker):
@@ -209,10 +218,8 @@ class ExportPipeline:
 
     def _send(self, marker: _Marker, deadline: float | None) -> bool:
         """Put ``marker`` behind every queued event and wait until the worker reaches it."""
-        try:
-            self._queue.put(marker, timeout=_remaining(deadline))
-        except queue.Full:
-            return False
+        self._pending.append(marker)
+        self._wake.set()
         return marker.done.wait(_remaining(deadline))
 
     def flush(self, timeout: float | None = 10.0) -> bool:
@@ -246,7 +253,8 @@ class ExportPipeline:
     def _after_fork(self) -> None:
         # The child has no worker thread; what the parent had queued is the parent's to export.
         self._lock = threading.Lock()
-        self._queue = queue.Queue(self._queue_size)
+        self._pending = collections.deque()
+        self._wake = threading.Event()
         self._worker = None
 
 

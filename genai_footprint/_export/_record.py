@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from genai_footprint._impacts import ALL_KEYS, flat_bounds
+
 if TYPE_CHECKING:
     from genai_footprint._instrument._spec import CallEvent
 
@@ -53,11 +55,16 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
             }
         )
         return record
-    dumped = impacts.model_dump(mode="json")
-    record["methodology_version"] = dumped["methodology_version"]
-    record["impacts"] = {key: dumped[key] for key in CRITERIA}
-    record["usage"] = dumped["usage"]
-    record["embodied"] = dumped["embodied"]
-    record["warnings"] = dumped["warnings"]
-    record["inputs"] = dumped["inputs"]
+    # Straight from the bounds (ALL_KEYS order): the same numbers model_dump() gives, without building objects.
+    b = flat_bounds(impacts)
+    ranges = [{"min": b[i], "max": b[i + 1], "unit": UNITS[key.rpartition(".")[2]]} for i, key in _KEYED]
+    record["methodology_version"] = impacts.methodology_version
+    record["impacts"] = dict(zip(CRITERIA, ranges[:5], strict=True))
+    record["usage"] = dict(zip(CRITERIA, ranges[5:10], strict=True))
+    record["embodied"] = dict(zip(("gwp", "pe", "adpe"), ranges[10:], strict=True))
+    record["warnings"] = [{"code": w.code, "message": w.message} for w in impacts.warnings]
+    record["inputs"] = None if impacts.inputs is None else impacts.inputs.model_dump(mode="json")
     return record
+
+
+_KEYED = [(2 * i, key) for i, key in enumerate(ALL_KEYS)]

@@ -177,7 +177,9 @@ class Runtime:
         # and kept until the settings or the registry change: the per-call path is one dict lookup.
         plans = self._plans
         if plans is None or plans[0] is not settings or plans[1] is not registry.prepared:
-            plans = self._plans = (settings, registry.prepared, {})
+            # A re-init() with the same settings keeps the plans; other settings or a changed registry do not.
+            keep = plans is not None and plans[1] is registry.prepared and plans[0] == settings
+            plans = self._plans = (settings, registry.prepared, plans[2] if plans is not None and keep else {})
         hint = observation.zone_hint or call.zone_hint
         key = (call.provider, observation.model, call.model_requested, hint)
         plan = plans[2].get(key)
