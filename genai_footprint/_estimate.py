@@ -137,16 +137,7 @@ def estimate(
         and isinstance(model, str)
         and (zone is None or isinstance(zone, str))
     ):
-        # Everything comes from the registry: the same preparation serves every call (reset when it changes).
-        reg = get_registry()
-        key = (provider, model, zone)
-        cached = reg.prepared.get(key)
-        if cached is None:
-            cached = prepare(provider, model, zone=zone, registry=reg)
-            if len(reg.prepared) > 1024:
-                reg.prepared.clear()
-            reg.prepared[key] = cached
-        return compute(cached, tokens, latency)
+        return compute(prepared_from_registry(get_registry(), provider, model, zone), tokens, latency)
     prepared = prepare(
         provider,
         model,
@@ -294,6 +285,21 @@ def prepare(
         "mix_wue": mix_model.wue,
     }
     return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs, method.kernel(**compute_kwargs))
+
+
+def prepared_from_registry(
+    registry: Registry, provider: str, model: str, zone: str | None = None, pue: Any = None, wue: Any = None
+) -> Prepared:
+    """The preparation of a registry model (with these overrides), made once and kept in ``registry.prepared``
+    until the registry changes: estimate() and every instrumented call of that model share it."""
+    key = (provider, model, zone, pue, wue)
+    prepared: Prepared | None = registry.prepared.get(key)
+    if prepared is None:
+        prepared = prepare(provider, model, zone=zone, pue=pue, wue=wue, registry=registry)
+        if len(registry.prepared) > 1024:
+            registry.prepared.clear()
+        registry.prepared[key] = prepared
+    return prepared
 
 
 def with_gwp(prepared: Prepared, gwp: float, source: str, timestamp: str | None) -> Prepared:

@@ -167,13 +167,8 @@ _RANGE_FIELDS = frozenset({"min", "max", "unit"})
 
 
 def _range(lo: float, hi: float, unit: str) -> Range:
-    """A Range from bounds already known to be finite and ordered (no validation: built on the hot path)."""
-    r = _NEW(Range)
-    _SET(r, "__dict__", {"min": lo, "max": hi, "unit": unit})
-    _SET(r, "__pydantic_fields_set__", _RANGE_FIELDS)
-    _SET(r, "__pydantic_extra__", None)
-    _SET(r, "__pydantic_private__", None)
-    return r
+    """A Range from bounds already known to be finite and ordered (no validation)."""
+    return typed_model(Range, {"min": lo, "max": hi, "unit": unit}, _RANGE_FIELDS)
 
 
 class Impacts(BaseModel):
@@ -290,13 +285,18 @@ class Impacts(BaseModel):
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def typed_model(cls: type[_M], values: dict[str, Any]) -> _M:
+def typed_model(
+    cls: type[_M],
+    values: dict[str, Any],
+    fields_set: set[str] | frozenset[str] | None = None,
+    private: dict[str, Any] | None = None,
+) -> _M:
     """An instance of ``cls`` from values already of the right types (no validation)."""
     obj = _NEW(cls)
     _SET(obj, "__dict__", values)
-    _SET(obj, "__pydantic_fields_set__", set(values))
+    _SET(obj, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
     _SET(obj, "__pydantic_extra__", None)
-    _SET(obj, "__pydantic_private__", None)
+    _SET(obj, "__pydantic_private__", private)
     return obj
 
 
@@ -385,44 +385,11 @@ def impacts_from_flat(
     for lo in it:
         if lo > next(it):
             raise ValueError(f"inverted impact range in {flat!r}")
-    impacts = _NEW(Impacts)
-    _SET(
-        impacts,
-        "__dict__",
+    return typed_model(
+        Impacts,
         {"methodology_version": methodology_version, "inputs": inputs, "warnings": warnings, "calls": calls},
-    )
-    _SET(impacts, "__pydantic_fields_set__", _IMPACTS_FIELDS)
-    _SET(impacts, "__pydantic_extra__", None)
-    _SET(impacts, "__pydantic_private__", {"_bounds": flat})
-    return impacts
-
-
-def impacts_from_bounds(
-    bounds: Mapping[str, tuple[float, float]],
-    *,
-    methodology_version: str,
-    inputs: EstimateInputs | None,
-    warnings: tuple[ImpactWarning, ...] = (),
-    calls: int = 1,
-) -> Impacts:
-    """Build an ``Impacts`` from ``(min, max)`` bounds keyed as ``ALL_KEYS``.
-
-    Where the totals ``energy``/``gwp``/``pe``/``adpe``/``wcf`` are absent they are derived: energy and
-    water equal their usage part; gwp, pe and adpe are usage plus embodied.
-    """
-    ue, ug, up, ua, uw = (bounds[f"usage.{c}"] for c in USAGE_KEYS)
-    eg, ep, ea = bounds["embodied.gwp"], bounds["embodied.pe"], bounds["embodied.adpe"]
-    te = bounds.get("energy", ue)
-    tw = bounds.get("wcf", uw)
-    tg = bounds.get("gwp") or (ug[0] + eg[0], ug[1] + eg[1])
-    tp = bounds.get("pe") or (up[0] + ep[0], up[1] + ep[1])
-    ta = bounds.get("adpe") or (ua[0] + ea[0], ua[1] + ea[1])
-    return impacts_from_flat(
-        (*te, *tg, *tp, *ta, *tw, *ue, *ug, *up, *ua, *uw, *eg, *ep, *ea),
-        methodology_version=methodology_version,
-        inputs=inputs,
-        warnings=warnings,
-        calls=calls,
+        _IMPACTS_FIELDS,
+        {"_bounds": flat},
     )
 
 

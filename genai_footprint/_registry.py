@@ -324,7 +324,8 @@ class Registry:
         # Swapped as one object, so a lookup racing with register_model() never caches a stale answer
         # into the new index's cache.
         self._lookup = (index, {})
-        self.prepared: dict[tuple[str, str, str | None], Any] = {}  # see Runtime.complete; reset with the index
+        # _estimate.prepared_from_registry's cache: (provider, model, zone, pue, wue) -> Prepared; reset with the index
+        self.prepared: dict[tuple[Any, ...], Any] = {}
 
     def add_model(self, row: ModelRow) -> None:
         self._check_model("register_model()", row)

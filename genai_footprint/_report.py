@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._export._record import CRITERIA, SCHEMA, UNITS
+from genai_footprint._export._record import CRITERIA, SCHEMA
+from genai_footprint._impacts import UNITS
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import EstimateInputs

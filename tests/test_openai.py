@@ -608,6 +608,15 @@ async def test_chat_parse_with_a_pydantic_response_format(
     assert len(completes) == 1
 
 
+async def read_helper(manager: Any, mode: str) -> tuple[list[str], Any]:
+    """Enter a ``.stream()`` helper's manager and read every event: (event types, the helper stream)."""
+    if mode == "sync":
+        with manager as st:
+            return [e.type for e in st], st
+    async with manager as st:
+        return [e.type async for e in st], st
+
+
 async def test_chat_stream_helper_works_on_top_of_us(
     fp: Footprint, server: FakeOpenAI, mode: str, completes: list[Any]
 ) -> None:
@@ -617,12 +626,7 @@ async def test_chat_stream_helper_works_on_top_of_us(
     async def run() -> tuple[list[str], Any, Any]:
         client = client_for(server, mode)
         manager = client.chat.completions.stream(model=REQUESTED, messages=MESSAGES, response_format=City)
-        if mode == "sync":
-            with manager as st:
-                events = [e.type for e in st]
-        else:
-            async with manager as st:
-                events = [e.type async for e in st]
+        events, st = await read_helper(manager, mode)
         return events, await resolve(st.get_final_completion()), st
 
     with fp.off():
@@ -733,12 +737,7 @@ async def test_responses_stream_helper(fp: Footprint, server: FakeOpenAI, mode: 
 
     async def run() -> tuple[list[str], Any, Any]:
         manager = client_for(server, mode).responses.stream(model="gpt-4.1-nano", input="Where?", text_format=City)
-        if mode == "sync":
-            with manager as st:
-                events = [e.type for e in st]
-        else:
-            async with manager as st:
-                events = [e.type async for e in st]
+        events, st = await read_helper(manager, mode)
         return events, await resolve(st.get_final_response()), st
 
     with fp.off():

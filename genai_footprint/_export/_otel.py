@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 
-from genai_footprint._export._record import CRITERIA, UNITS
+from genai_footprint._export._record import CRITERIA
+from genai_footprint._impacts import UNITS
 from genai_footprint._version import __version__
 
 if TYPE_CHECKING:

@@ -12,14 +12,13 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from genai_footprint._impacts import ALL_KEYS, flat_bounds
+from genai_footprint._impacts import ALL_KEYS, EMBODIED_KEYS, UNITS, USAGE_KEYS, flat_bounds
 
 if TYPE_CHECKING:
     from genai_footprint._instrument._spec import CallEvent
 
 SCHEMA = "genai-footprint.record/1"
-CRITERIA = ("energy", "gwp", "pe", "adpe", "wcf")
-UNITS = {"energy": "kWh", "gwp": "kgCO2eq", "pe": "MJ", "adpe": "kgSbeq", "wcf": "L"}
+CRITERIA = USAGE_KEYS  # the five criteria, in the order records list them
 
 
 def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -61,7 +60,7 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
     record["methodology_version"] = impacts.methodology_version
     record["impacts"] = dict(zip(CRITERIA, ranges[:5], strict=True))
     record["usage"] = dict(zip(CRITERIA, ranges[5:10], strict=True))
-    record["embodied"] = dict(zip(("gwp", "pe", "adpe"), ranges[10:], strict=True))
+    record["embodied"] = dict(zip(EMBODIED_KEYS, ranges[10:], strict=True))
     record["warnings"] = [{"code": w.code, "message": w.message} for w in impacts.warnings]
     record["inputs"] = None if impacts.inputs is None else impacts.inputs.model_dump(mode="json")
     return record

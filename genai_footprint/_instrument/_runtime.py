@@ -249,9 +249,11 @@ class Runtime:
         call: Call, observation: Observation, hint: str | None, settings: Settings, registry: Any, estimate: Any
     ) -> tuple[str | None, Any]:
         """(the registry name to estimate with, its prepared inputs), or (None, None) for an unknown model."""
-        name = None
+        name: str | None = None
+        row: Any = None
         for candidate in (observation.model, call.model_requested):
-            if candidate and registry.resolve(call.provider, candidate) is not None:
+            row = registry.resolve(call.provider, candidate) if candidate else None
+            if row is not None:
                 name = candidate
                 break
         if name is None:
@@ -262,17 +264,10 @@ class Runtime:
         wue = settings.wue_by_provider.get(call.provider)
         if provider_zone or pue or wue:
             # Per-provider settings replace the registry's provider defaults; a model's own figures still win.
-            row = registry.resolve(call.provider, name)
             zone = zone or (provider_zone if row.zone is None else None)
             pue = pue if row.pue is None else None
             wue = wue if row.wue is None else None
-        key = (call.provider, name, zone, pue, wue)
-        prepared = registry.prepared.get(key)
-        if prepared is None:
-            prepared = estimate.prepare(call.provider, name, zone=zone, pue=pue, wue=wue, registry=registry)
-            if len(registry.prepared) > 1024:
-                registry.prepared.clear()
-            registry.prepared[key] = prepared
+        prepared = estimate.prepared_from_registry(registry, call.provider, name, zone, pue, wue)
         return name, prepared
 
     def _notify(
