@@ -40,7 +40,7 @@ def test_wheel_ships_registry_and_estimates_from_it(tmp_path: Path) -> None:
 
 def _readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    return re.findall(r"```(?:bash|sh)\n(python3 -m venv[^\n]+)\n```", text)
+    return re.findall(r"```(?:bash|sh)\n([^\n]*python3 -m venv[^\n]+)\n```", text)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
