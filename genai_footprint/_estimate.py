@@ -343,25 +343,27 @@ def compute(
         model_served = str(model_served)
     # Every value below is already of its field's type (checked by prepare() and by the callers), so the
     # inputs are assembled without a second validation: this runs once per instrumented call.
-    inputs = typed_model(
-        EstimateInputs,
-        {
-            **fixed,
-            "model_requested": model_requested,
-            "model_served": model_served,
-            "output_tokens": output_tokens,
-            "tokens_source": tokens_source,
-            "latency_s": latency_s,
-            "measured_ttft_s": measured_ttft_s,
-            "stream": stream,
-        },
-    )
+    values = {
+        **fixed,
+        "model_requested": model_requested,
+        "model_served": model_served,
+        "output_tokens": output_tokens,
+        "tokens_source": tokens_source,
+        "latency_s": latency_s,
+        "measured_ttft_s": measured_ttft_s,
+        "stream": stream,
+    }
+    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
+    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
     return impacts_from_flat(
         prepared.kernel(output_tokens, latency_s),
         methodology_version=prepared.method.VERSION,
         inputs=inputs,
         warnings=prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
     )
+
+
+_ALL_INPUTS = set(EstimateInputs.model_fields)
 
 
 def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, cast
 
@@ -163,7 +164,9 @@ ALL_KEYS = (
 )
 _NEW = object.__new__
 _SET = object.__setattr__
-_RANGE_FIELDS = frozenset({"min", "max", "unit"})
+_isfinite = math.isfinite
+_le = operator.le
+_RANGE_FIELDS = {"min", "max", "unit"}  # shared by instances (see typed_model)
 
 
 def _range(lo: float, hi: float, unit: str) -> Range:
@@ -288,12 +291,14 @@ _M = TypeVar("_M", bound=BaseModel)
 def typed_model(
     cls: type[_M],
     values: dict[str, Any],
-    fields_set: set[str] | frozenset[str] | None = None,
+    fields_set: set[str] | None = None,
     private: dict[str, Any] | None = None,
 ) -> _M:
     """An instance of ``cls`` from values already of the right types (no validation)."""
     obj = _NEW(cls)
     _SET(obj, "__dict__", values)
+    # A set, not a frozenset: model_copy(update=...) adds to (a copy of) it. A given set may be shared by
+    # instances: these models are frozen, and pydantic copies the set before changing it.
     _SET(obj, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
     _SET(obj, "__pydantic_extra__", None)
     _SET(obj, "__pydantic_private__", private)
@@ -363,7 +368,7 @@ def range_at(impacts: Impacts, key: str) -> Range:
     return obj
 
 
-_IMPACTS_FIELDS = frozenset({"methodology_version", "inputs", "warnings", "calls"})
+_IMPACTS_FIELDS = {"methodology_version", "inputs", "warnings", "calls"}  # shared (see typed_model)
 
 
 def impacts_from_flat(
@@ -379,18 +384,21 @@ def impacts_from_flat(
     Runs once per instrumented call, so it validates only what our own code cannot guarantee: every bound
     finite and every range ordered.
     """
-    if len(flat) != 26 or not math.isfinite(sum(flat)):
+    # sum() of a NaN or an infinity is not finite; the pairwise check runs in C (map over two slices).
+    if len(flat) != 26 or not _isfinite(sum(flat)):
         raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")
-    it = iter(flat)
-    for lo in it:
-        if lo > next(it):
-            raise ValueError(f"inverted impact range in {flat!r}")
-    return typed_model(
-        Impacts,
+    if not all(map(_le, flat[0::2], flat[1::2])):
+        raise ValueError(f"inverted impact range in {flat!r}")
+    obj = _NEW(Impacts)
+    _SET(
+        obj,
+        "__dict__",
         {"methodology_version": methodology_version, "inputs": inputs, "warnings": warnings, "calls": calls},
-        _IMPACTS_FIELDS,
-        {"_bounds": flat},
     )
+    _SET(obj, "__pydantic_fields_set__", _IMPACTS_FIELDS)
+    _SET(obj, "__pydantic_extra__", None)
+    _SET(obj, "__pydantic_private__", {"_bounds": flat})
+    return obj
 
 
 _VALIDATE_RANGE = Range.__pydantic_validator__.validate_python

@@ -72,6 +72,23 @@ def test_pickle_and_copy_keep_every_range() -> None:
         assert clone.embodied.adpe == impacts.embodied.adpe
 
 
+def test_model_copy_with_update_leaves_the_original_and_its_siblings_alone() -> None:
+    first, second = _estimate(400), _estimate(400)
+    total = first.model_copy(update={"calls": 3})
+    inputs = first.inputs
+    assert inputs is not None
+    moved = inputs.model_copy(update={"zone": "FRA"})
+    wider = first.gwp.model_copy(update={"max": first.gwp.max * 2})
+
+    assert (total.calls, first.calls, second.calls) == (3, 1, 1)
+    assert total.energy == first.energy
+    assert (moved.zone, inputs.zone) == ("FRA", second.inputs.zone if second.inputs else None)
+    assert wider.max == 2 * second.gwp.max and first.gwp == second.gwp
+    # What each object records as explicitly set is its own.
+    assert first.model_fields_set == second.model_fields_set
+    assert inputs.model_fields_set == (second.inputs.model_fields_set if second.inputs else None)
+
+
 def test_nested_in_an_application_model() -> None:
     class Report(BaseModel):
         step: str

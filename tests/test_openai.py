@@ -895,6 +895,20 @@ async def test_data_residency_host_zone(fp: Footprint, server: FakeOpenAI, mode:
     assert s.impacts.inputs.tokens_source == "usage"
 
 
+async def test_reassigned_base_url_is_seen_by_the_next_call(fp: Footprint, server: FakeOpenAI, mode: str) -> None:
+    # What we know of a client's host is kept per client: assigning a new base URL must invalidate it.
+    client = client_for(server, mode, base_url=EU_URL)
+    eu = await resolve(client.chat.completions.create(model=REQUESTED, messages=MESSAGES))
+    client.base_url = LOCAL_URL
+    local = await resolve(client.chat.completions.create(model=REQUESTED, messages=MESSAGES, stream=True))
+    await drain(local)
+
+    assert eu.impacts.inputs.zone == "EEE"
+    assert server.last.url.host == "127.0.0.1"
+    assert "stream_options" not in server.last.body  # a compatible server: no usage asked for on its behalf
+    assert local.impacts.inputs.zone != "EEE"
+
+
 async def test_init_zone_overrides_every_hint(fp: Footprint, server: FakeOpenAI, mode: str) -> None:
     fp.init(zone="fra")
     server.headers["x-ms-region"] = "Sweden Central"

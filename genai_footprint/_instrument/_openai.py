@@ -37,6 +37,7 @@ def _is_azure(instance: Any, host: str) -> bool:
 
 
 _FACTS: dict[int, tuple[Any, tuple[str, bool, str | None]]] = {}
+_NO_DICT: dict[str, Any] = {}
 
 
 def _client_facts(instance: Any) -> tuple[str, bool, str | None]:
@@ -46,7 +47,9 @@ def _client_facts(instance: Any) -> tuple[str, bool, str | None]:
     so the facts are worked out again. The cache holds the URL object, so its identity cannot be reused.
     """
     client = getattr(instance, "_client", None)
-    base_url = getattr(client, "base_url", None)
+    # The URL object itself is only a cache key. The SDK keeps it in ``_base_url`` (its ``base_url`` property,
+    # which costs more than the rest of this function, reads it there); any other layout uses the property.
+    base_url = getattr(client, "__dict__", _NO_DICT).get("_base_url") or getattr(client, "base_url", None)
     entry = _FACTS.get(id(client))
     if entry is not None and entry[0] is base_url:
         return entry[1]

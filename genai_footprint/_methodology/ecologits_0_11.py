@@ -122,22 +122,34 @@ def kernel(
     water_lo = wue_onsite[0] + pue_lo * mix_wue
     water_hi = wue_onsite[1] + pue_hi * mix_wue
     first = ttft_s or 0
-    power, per_request, span = SERVER_POWER_KW, _PER_REQUEST, _LIFETIME_BATCH
+    # Per run, everything but tokens and time folds into a coefficient: IT energy (kWh) is
+    # time * server_kw * share / batch / 3600 + tokens * gpus * gpu_kwh_per_token, and each embodied
+    # criterion is time * hardware / (lifetime * batch).
+    k_time_lo = SERVER_POWER_KW * s_lo * _PER_REQUEST / 3600
+    k_time_hi = SERVER_POWER_KW * s_hi * _PER_REQUEST / 3600
+    k_tok_lo, k_tok_hi = n_lo * g_lo, n_hi * g_hi
+    span = _LIFETIME_BATCH
+    kg_lo, kp_lo, ka_lo = hg_lo / span, hp_lo / span, ha_lo / span
+    kg_hi, kp_hi, ka_hi = hg_hi / span, hp_hi / span, ha_hi / span
 
     def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
-        cap = math.inf if latency_s is None else latency_s
-        time_lo = min(output_tokens * t_lo + first, cap)
-        time_hi = min(output_tokens * t_hi + first, cap)
-        it_lo = (time_lo / 3600) * power * s_lo * per_request + n_lo * (output_tokens * g_lo)
-        it_hi = (time_hi / 3600) * power * s_hi * per_request + n_hi * (output_tokens * g_hi)
+        time_lo = output_tokens * t_lo + first
+        time_hi = output_tokens * t_hi + first
+        if latency_s is not None:  # the measured latency caps the modelled generation time
+            if time_lo > latency_s:  # noqa: PLR1730 (a comparison is cheaper than a min() call)
+                time_lo = latency_s
+            if time_hi > latency_s:  # noqa: PLR1730
+                time_hi = latency_s
+        it_lo = time_lo * k_time_lo + output_tokens * k_tok_lo
+        it_hi = time_hi * k_time_hi + output_tokens * k_tok_hi
         e_lo, e_hi = pue_lo * it_lo, pue_hi * it_hi
         w_lo, w_hi = it_lo * water_lo, it_hi * water_hi
         ug_lo, ug_hi = e_lo * mix_gwp, e_hi * mix_gwp
         up_lo, up_hi = e_lo * mix_pe, e_hi * mix_pe
         ua_lo, ua_hi = e_lo * mix_adpe, e_hi * mix_adpe
-        eg_lo, eg_hi = time_lo * hg_lo / span, time_hi * hg_hi / span
-        ep_lo, ep_hi = time_lo * hp_lo / span, time_hi * hp_hi / span
-        ea_lo, ea_hi = time_lo * ha_lo / span, time_hi * ha_hi / span
+        eg_lo, eg_hi = time_lo * kg_lo, time_hi * kg_hi
+        ep_lo, ep_hi = time_lo * kp_lo, time_hi * kp_hi
+        ea_lo, ea_hi = time_lo * ka_lo, time_hi * ka_hi
         return (
             e_lo, e_hi, ug_lo + eg_lo, ug_hi + eg_hi, up_lo + ep_lo, up_hi + ep_hi, ua_lo + ea_lo, ua_hi + ea_hi,
             w_lo, w_hi,
