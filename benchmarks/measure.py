@@ -210,7 +210,7 @@ def make_tool(name: str, provider: str) -> Tool:
     raise ValueError(f"unknown tool {name!r}")
 
 
-SETTLE_CALLS = 3  # untimed calls after a switch, before the timed batch
+SETTLE_CALLS = 10  # untimed calls after a switch, before the timed batch
 
 
 class Switch:

@@ -19,7 +19,6 @@ from genai_footprint._impacts import (
     Range,
     TokensSource,
     impacts_from_flat,
-    typed_model,
 )
 from genai_footprint._registry import ModelRow, Registry, get_registry
 
@@ -353,8 +352,13 @@ def compute(
         "measured_ttft_s": measured_ttft_s,
         "stream": stream,
     }
-    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
-    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
+    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model,
+    # whose steps are inlined here: this runs once per instrumented call).
+    inputs = _NEW(EstimateInputs)
+    _SET(inputs, "__dict__", values)
+    _SET(inputs, "__pydantic_fields_set__", _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else set(values))
+    _SET(inputs, "__pydantic_extra__", None)
+    _SET(inputs, "__pydantic_private__", None)
     return impacts_from_flat(
         prepared.kernel(output_tokens, latency_s),
         methodology_version=prepared.method.VERSION,
@@ -364,6 +368,8 @@ def compute(
 
 
 _ALL_INPUTS = set(EstimateInputs.model_fields)
+_NEW = object.__new__
+_SET = object.__setattr__
 
 
 def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:

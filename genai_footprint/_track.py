@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -15,6 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, flat_bounds, impacts_from_flat
+
+_add = operator.add
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,9 +35,7 @@ class _Totals:
         self.warnings: dict[str, ImpactWarning] = {}
 
     def add(self, impacts: Impacts) -> None:
-        bounds = self.bounds
-        for index, value in enumerate(flat_bounds(impacts)):
-            bounds[index] += value
+        self.bounds = list(map(_add, self.bounds, flat_bounds(impacts)))  # bound by bound, in C
         self.calls += impacts.calls
         self.versions.add(impacts.methodology_version)
         for warning in impacts.warnings:

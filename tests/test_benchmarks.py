@@ -50,6 +50,8 @@ PACKAGE_KEYS = {
     "import_ms",
     "import_after_pydantic_ms",
     "first_estimate_ms",
+    "first_estimate_after_basemodel_ms",
+    "pydantic_first_model_ms",
     "first_estimate_after_openai_ms",
     "first_estimate_incl_pydantic_import_ms",
     "estimate_us",

@@ -56,7 +56,7 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
         return record
     # Straight from the bounds (ALL_KEYS order): the same numbers model_dump() gives, without building objects.
     b = flat_bounds(impacts)
-    ranges = [{"min": b[i], "max": b[i + 1], "unit": UNITS[key.rpartition(".")[2]]} for i, key in _KEYED]
+    ranges = [{"min": b[i], "max": b[i + 1], "unit": unit} for i, unit in _UNIT_AT]
     record["methodology_version"] = impacts.methodology_version
     record["impacts"] = dict(zip(CRITERIA, ranges[:5], strict=True))
     record["usage"] = dict(zip(CRITERIA, ranges[5:10], strict=True))
@@ -66,4 +66,4 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
     return record
 
 
-_KEYED = [(2 * i, key) for i, key in enumerate(ALL_KEYS)]
+_UNIT_AT = [(2 * i, UNITS[key.rpartition(".")[2]]) for i, key in enumerate(ALL_KEYS)]  # (index of min, unit)

@@ -66,13 +66,14 @@ def new_call(
     stream: bool | None = None,
 ) -> Call:
     model = kwargs.get(model_key)
+    # Positional: (provider, endpoint, settings, model_requested, stream, zone_hint); once per call.
     return Call(
-        provider=endpoint.provider,
-        endpoint=endpoint,
-        settings=settings,
-        model_requested=model if isinstance(model, str) else None,
-        stream=(kwargs.get("stream") is True) if stream is None else stream,
-        zone_hint=zone_hint,
+        endpoint.provider,
+        endpoint,
+        settings,
+        model if isinstance(model, str) else None,
+        (kwargs.get("stream") is True) if stream is None else stream,
+        zone_hint,
     )
 
 

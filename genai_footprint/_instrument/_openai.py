@@ -184,7 +184,8 @@ class ChatCompletions(_Base):
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
         call, host, azure = self._call(instance, kwargs, settings)
-        _ask_for_stream_usage(call, kwargs, host, azure)
+        if call.stream:
+            _ask_for_stream_usage(call, kwargs, host, azure)
         return call
 
     def stream_observer(self, call: Call, stream: Any) -> _ChoicesStreamObserver:

@@ -106,6 +106,9 @@ class _FailedObserver:
         raise RuntimeError("no observation: the stream observer could not be created")
 
 
+_SETATTR = object.__setattr__
+
+
 def _attach(obj: Any, impacts: Impacts | None) -> None:
     # object.__setattr__ bypasses pydantic's __setattr__ (which refuses unknown fields on some SDKs) and
     # leaves the object's fields, model_dump(), == and repr untouched.
@@ -128,7 +131,9 @@ class Runtime:
     def after(self, call: Call, result: Any, end: float) -> Any:
         """Annotate ``result`` (or proxy it, for a stream); never raises."""
         try:
-            kind = _kind(result)
+            kind = _KINDS.get(type(result))
+            if kind is None:
+                kind = _kind(result)
             if kind == _RAW:
                 # with_raw_response / with_streaming_response: annotate what parse() gives. Until the body
                 # has been read (with_streaming_response reads it in parse()), the call has not ended.
@@ -138,7 +143,7 @@ class Runtime:
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
-            _attach(result, self.complete(call, observation, end))
+            _SETATTR(result, _ATTR, self.complete(call, observation, end))  # as _attach(), inlined
         except Exception:
             _internal_error("after")
             _attach_none(result)
@@ -170,9 +175,9 @@ class Runtime:
         ended_early: bool = False,
     ) -> Impacts | None:
         """The impacts of a finished call, or None when its model is not in the registry."""
-        estimate_module, registry_module = _estimator()
+        estimate_module, registry_module = _ESTIMATOR or _estimator()
         settings = call.settings
-        registry = registry_module.get_registry()
+        registry = registry_module._registry or registry_module.get_registry()
         # What an estimate needs besides tokens and latency is decided once per (provider, models, zone hint)
         # and kept until the settings or the registry change: the per-call path is one dict lookup.
         plans = self._plans
@@ -191,7 +196,8 @@ class Runtime:
         name, prepared = plan
         if name is None:
             self._warn_unknown(call.provider, observation.model or call.model_requested)
-            self._notify(call, observation, None, end, first_item_at)
+            if call.trackers or self.listeners:
+                self._notify(call, observation, None, end, first_item_at)
             return None
 
         tokens, source = observation.output_tokens, observation.tokens_source
@@ -221,7 +227,8 @@ class Runtime:
             model_requested=call.model_requested,
             model_served=observation.model,
         )
-        self._notify(call, observation, impacts, end, first_item_at)
+        if call.trackers or self.listeners:
+            self._notify(call, observation, impacts, end, first_item_at)
         return impacts
 
     def _with_live_gwp(self, grid: Any, prepared: Any, estimate: Any) -> Any:
