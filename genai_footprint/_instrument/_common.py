@@ -30,6 +30,38 @@ def given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit", "Unset", "UnsetType")
 
 
+_ABSENT: set[tuple[type, str]] = set()  # (class, name): no instance of the class can have the attribute
+
+
+def attr(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)`` for the optional fields SDK models may lack, per item of a stream.
+
+    A pydantic model answers a name it lacks through ``__getattr__`` and a raised AttributeError (about 3 µs);
+    a class whose instances cannot have the name (a pydantic model that refuses extra fields, with no such
+    field or class attribute) is remembered, so later lookups cost a set membership test.
+    """
+    cls = type(obj)
+    if (cls, name) in _ABSENT:
+        return None
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        fields = getattr(cls, "model_fields", None)
+        config = getattr(cls, "model_config", None)
+        if (
+            isinstance(fields, dict)
+            and name not in fields
+            and isinstance(config, dict)
+            and config.get("extra") != "allow"
+            and not hasattr(cls, name)
+            and len(_ABSENT) < 4096
+        ):
+            _ABSENT.add((cls, name))
+        return None
+    except Exception:
+        return None
+
+
 def client_host(instance: Any) -> str:
     """The host the resource's client talks to (``api.openai.com``, an Azure resource, a local server)."""
     client = getattr(instance, "_client", None)

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from genai_footprint._instrument._common import StreamTally, given, host_zone, new_call
+from genai_footprint._instrument._common import StreamTally, attr, given, host_zone, new_call
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
 
 PROVIDER = "mistralai"
@@ -35,7 +35,7 @@ def _usage_tokens(usage: Any, name: str) -> int | None:
     sent = getattr(usage, "model_fields_set", None)
     if sent is not None and name not in sent:
         return None
-    value = getattr(usage, name, None)
+    value = attr(usage, name)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -49,10 +49,10 @@ def _content_texts(content: Any, out: list[str]) -> None:
             _content_texts(part, out)
     elif content is not None and given(content):
         for name in ("text", "refusal"):
-            text = _text(getattr(content, name, None))
+            text = _text(attr(content, name))
             if text is not None:
                 out.append(text)
-        thinking = getattr(content, "thinking", None)
+        thinking = attr(content, "thinking")
         if isinstance(thinking, list):
             _content_texts(thinking, out)
 
@@ -67,11 +67,11 @@ def _message_texts(message: Any, out: list[str]) -> None:
     """Text of a message, delta, conversation entry or Responses output item: content plus tool arguments."""
     if message is None:
         return
-    _content_texts(getattr(message, "content", None), out)
-    arguments = _arguments_text(getattr(message, "arguments", None))
+    _content_texts(attr(message, "content"), out)
+    arguments = _arguments_text(attr(message, "arguments"))
     if arguments is not None:
         out.append(arguments)
-    tool_calls = getattr(message, "tool_calls", None)
+    tool_calls = attr(message, "tool_calls")
     if isinstance(tool_calls, list):
         for tool_call in tool_calls:
             arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
@@ -188,16 +188,18 @@ class _CompletionStreamObserver(StreamTally):
     __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
-        chunk = getattr(event, "data", None)
+        chunk = attr(event, "data")
         if chunk is None:
             return True
         if self.model is None:
-            self.model = _text(getattr(chunk, "model", None))
-        for choice in getattr(chunk, "choices", None) or ():
-            _message_texts(getattr(choice, "delta", None), self.texts)
-        tokens = _usage_tokens(getattr(chunk, "usage", None), "completion_tokens")
-        if tokens is not None:
-            self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+            self.model = _text(attr(chunk, "model"))
+        for choice in attr(chunk, "choices") or ():
+            _message_texts(attr(choice, "delta"), self.texts)
+        usage = attr(chunk, "usage")
+        if usage is not None:
+            tokens = _usage_tokens(usage, "completion_tokens")
+            if tokens is not None:
+                self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
         return True
 
 
@@ -229,13 +231,13 @@ class _ConversationStreamObserver(StreamTally):
     __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
-        data = getattr(event, "data", None)
-        kind = getattr(data, "type", None)
+        data = attr(event, "data")
+        kind = attr(data, "type")
         if kind in ("message.output.delta", "function.call.delta"):
             self.model = _entry_model(data) or self.model
             _message_texts(data, self.texts)
         elif kind == "conversation.response.done":
-            tokens = _usage_tokens(getattr(data, "usage", None), "completion_tokens")
+            tokens = _usage_tokens(attr(data, "usage"), "completion_tokens")
             if tokens is not None:
                 self.tokens = tokens
         return True
@@ -250,10 +252,10 @@ class Conversations(_Base):
 
     def observe(self, call: Call, response: Any) -> Observation:
         model = None
-        outputs = getattr(response, "outputs", None) or ()
+        outputs = attr(response, "outputs") or ()
         for entry in outputs:
             model = _entry_model(entry) or model
-        tokens = _usage_tokens(getattr(response, "usage", None), "completion_tokens")
+        tokens = _usage_tokens(attr(response, "usage"), "completion_tokens")
         texts: list[str] | None = None
         if tokens is None:
             texts = []
@@ -280,16 +282,16 @@ class _ResponsesStreamObserver(StreamTally):
     __slots__ = ()
 
     def on_item(self, frame: Any) -> bool:
-        data = getattr(frame, "data", None)
-        kind = getattr(data, "type", None)
+        data = attr(frame, "data")
+        kind = attr(data, "type")
         if kind in _RESPONSE_TEXT_EVENTS:
-            delta = _text(getattr(data, "delta", None))
+            delta = _text(attr(data, "delta"))
             if delta is not None:
                 self.texts.append(delta)
         elif kind in _RESPONSE_SNAPSHOT_EVENTS:
-            response = getattr(data, "response", None)
-            self.model = _text(getattr(response, "model", None)) or self.model
-            tokens = _usage_tokens(getattr(response, "usage", None), "output_tokens")
+            response = attr(data, "response")
+            self.model = _text(attr(response, "model")) or self.model
+            tokens = _usage_tokens(attr(response, "usage"), "output_tokens")
             if tokens is not None:
                 self.tokens = tokens
         return True

@@ -13,6 +13,7 @@ from genai_footprint._instrument._common import (
     StreamTally,
     Wrapper,
     annotate_final,
+    attr,
     client_host,
     close_stream,
     given,
@@ -138,40 +139,49 @@ class _ChoicesStreamObserver(StreamTally):
         self.call = call
 
     def on_item(self, chunk: Any) -> bool:
+        # Once per streamed chunk: written out flat (no call per choice), fields read directly.
         if self.model is None and chunk.model:  # Azure's first chunk has model == ""
             self.model = chunk.model
         choices = chunk.choices
         if choices:
+            texts = self.texts
             for choice in choices:
-                self._text(choice)
+                delta = choice.delta
+                if delta is None:
+                    continue
+                content = delta.content
+                if content:
+                    texts.append(content)
+                if delta.tool_calls:
+                    for tool_call in delta.tool_calls:
+                        function = tool_call.function
+                        if function is not None and function.arguments:
+                            texts.append(function.arguments)
+                refusal = attr(delta, "refusal")
+                if refusal:
+                    texts.append(refusal)
         usage = chunk.usage
         if usage is not None:
             self.tokens = usage.completion_tokens
             return bool(choices) or not self.call.injected_stream_usage
         return True
 
-    def _text(self, choice: Any) -> None:
-        delta = choice.delta
-        if delta is None:
-            return
-        if delta.content:
-            self.texts.append(delta.content)
-        if delta.tool_calls:
-            for tool_call in delta.tool_calls:
-                function = tool_call.function
-                if function is not None and function.arguments:
-                    self.texts.append(function.arguments)
-        refusal = getattr(delta, "refusal", None)
-        if refusal:
-            self.texts.append(refusal)
-
 
 class _LegacyStreamObserver(_ChoicesStreamObserver):
     __slots__ = ()
 
-    def _text(self, choice: Any) -> None:
-        if choice.text:
-            self.texts.append(choice.text)
+    def on_item(self, chunk: Any) -> bool:
+        if self.model is None and chunk.model:
+            self.model = chunk.model
+        choices = chunk.choices
+        for choice in choices or ():
+            if choice.text:
+                self.texts.append(choice.text)
+        usage = chunk.usage
+        if usage is not None:
+            self.tokens = usage.completion_tokens
+            return bool(choices) or not self.call.injected_stream_usage
+        return True
 
 
 def _stream_zone(endpoint: Any, call: Call, stream: Any) -> str | None:

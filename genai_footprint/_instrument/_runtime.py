@@ -539,8 +539,13 @@ class _StreamProxyBase(_ProxyBase):
 class SyncStreamProxy(_StreamProxyBase):
     """A sync SDK stream, seen item by item; iteration, ``with``, ``close()`` and attributes behave as the SDK's."""
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # The one generator of this stream (as the SDK's own __iter__, a generator, not the stream itself): a
+        # for loop then resumes it directly, with no __next__ call per item; next(proxy) reads the same one.
+        items = self._self_iterator
+        if items is None:
+            items = self._self_iterator = self._self_items(iter(self.__wrapped__))
+        return items  # type: ignore[no-any-return]
 
     def __next__(self) -> Any:
         items = self._self_iterator
