@@ -742,3 +742,27 @@ def test_a_failing_server_read_loses_only_the_hint(
     result = client.chat.complete(messages=MESSAGES)
     assert result.impacts.inputs.zone == "SWE"
     assert result.impacts.inputs.output_tokens == COMPLETION_TOKENS
+
+
+def test_chunk_observer_reads_odd_chunks_once_each() -> None:
+    # The observer reads the chat shape flat and falls back to a defensive reading for anything else; a chunk
+    # that fails half-way through the flat reading must not leave its text counted twice.
+    from types import SimpleNamespace as NS
+
+    observer = _mistralai._CompletionStreamObserver(None)
+    plain = NS(data=NS(model="m", choices=[NS(delta=NS(content="ab", tool_calls=None))], usage=None))
+    # Second choice's delta has no tool_calls attribute at all: the flat reading stops after "cd".
+    odd = NS(
+        data=NS(
+            model="m",
+            choices=[NS(delta=NS(content="cd", tool_calls=None)), NS(delta=NS(content="ef"))],
+            usage=NS(completion_tokens=7, model_fields_set={"completion_tokens"}),
+        )
+    )
+    no_data = NS()
+    for event in (plain, odd, no_data):
+        assert observer.on_item(event) is True
+
+    result = observer.result()
+    assert result.text == ["ab", "cd", "ef"]
+    assert (result.model, result.output_tokens) == ("m", 7)

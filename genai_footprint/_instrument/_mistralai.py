@@ -188,6 +188,40 @@ class _CompletionStreamObserver(StreamTally):
     __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
+        # Once per chunk: the chat shape (deltas with content and tool calls) read flat, anything else below.
+        texts = self.texts
+        seen = len(texts)
+        try:
+            chunk = event.data
+            choices = chunk.choices
+            usage = chunk.usage
+            if self.model is None:
+                self.model = _text(chunk.model)
+            for choice in choices:
+                delta = choice.delta
+                content = delta.content
+                if type(content) is str:
+                    if content:
+                        texts.append(content)
+                elif content is not None:
+                    _content_texts(content, texts)
+                tool_calls = delta.tool_calls
+                if isinstance(tool_calls, list):
+                    for tool_call in tool_calls:
+                        arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
+                        if arguments is not None:
+                            texts.append(arguments)
+        except (AttributeError, TypeError):
+            del texts[seen:]  # read again, defensively
+            return self._any_item(event)
+        if usage is not None:
+            tokens = _usage_tokens(usage, "completion_tokens")
+            if tokens is not None:
+                self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+        return True
+
+    def _any_item(self, event: Any) -> bool:
+        """Any other shape of chunk, read defensively."""
         chunk = attr(event, "data")
         if chunk is None:
             return True

@@ -13,7 +13,6 @@ from genai_footprint._instrument._common import (
     StreamTally,
     Wrapper,
     annotate_final,
-    attr,
     client_host,
     close_stream,
     given,
@@ -139,27 +138,32 @@ class _ChoicesStreamObserver(StreamTally):
         self.call = call
 
     def on_item(self, chunk: Any) -> bool:
-        # Once per streamed chunk: written out flat (no call per choice), fields read directly.
-        if self.model is None and chunk.model:  # Azure's first chunk has model == ""
-            self.model = chunk.model
+        # Once per streamed chunk, so written out flat: fields read directly, the common shape (one choice whose
+        # delta has content only) first.
         choices = chunk.choices
         if choices:
-            texts = self.texts
+            if self.model is None and chunk.model:  # Azure's first chunk has model == ""
+                self.model = chunk.model
             for choice in choices:
                 delta = choice.delta
                 if delta is None:
                     continue
                 content = delta.content
                 if content:
-                    texts.append(content)
+                    self.texts.append(content)
                 if delta.tool_calls:
                     for tool_call in delta.tool_calls:
                         function = tool_call.function
                         if function is not None and function.arguments:
-                            texts.append(function.arguments)
-                refusal = attr(delta, "refusal")
+                            self.texts.append(function.arguments)
+                try:
+                    refusal = delta.refusal
+                except AttributeError:  # an SDK whose deltas have no refusal field
+                    continue
                 if refusal:
-                    texts.append(refusal)
+                    self.texts.append(refusal)
+        elif self.model is None and chunk.model:
+            self.model = chunk.model
         usage = chunk.usage
         if usage is not None:
             self.tokens = usage.completion_tokens
