@@ -210,6 +210,7 @@ def make_tool(name: str, provider: str) -> Tool:
     raise ValueError(f"unknown tool {name!r}")
 
 
+WORKER_BATCH = 256  # the export pipeline's wake-up size (genai_footprint._export._pipeline._WAKE_AT)
 SETTLE_CALLS = 10  # untimed calls after a switch, before the timed batch
 
 
@@ -405,7 +406,12 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
         pipeline = ExportPipeline([build_exporter("jsonl", {"path": str(Path(directory) / "calls.jsonl")})])
         switch = Switch(tool, on=True)
         usable, _ = usable_cases(switch, [call])
-        rounds, reps = plan(call, usable[call.name], spec["seconds_per_case"] * 2 / 3, spec)  # three sides
+        # Batches as long as the export worker's own (it wakes when 256 events wait): the flush that ends a
+        # tracked batch — so the worker's CPU counts in that batch — then costs what it costs an application,
+        # once per batch of records, not once every few calls.
+        seconds = spec["seconds_per_case"] * 2 / 3  # three sides
+        reps = WORKER_BATCH
+        rounds = max(spec["min_rounds"], min(spec["max_rounds"], int(seconds / (reps * usable[call.name]))))
         seen: list[int] = []
 
         def tracked() -> None:

@@ -336,7 +336,7 @@ def _event(
         latency_s=end - call.start,
         ttft_s=None if first_item_at is None else first_item_at - call.start,
         stream=call.stream,
-        trackers=tuple(run.name for run in call.trackers),
+        trackers=tuple([run.name for run in call.trackers]) if call.trackers else (),
         impacts=impacts,
     )
 
