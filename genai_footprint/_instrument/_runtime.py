@@ -14,7 +14,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -519,15 +519,6 @@ class _StreamProxyBase(_ProxyBase):
         except Exception:
             _internal_error("stream finish")
 
-    def _self_see(self, item: Any) -> bool:
-        if self._self_first is None:
-            self._self_first = time.perf_counter()
-        try:
-            return self._self_observer.on_item(item)
-        except Exception:
-            _internal_error("stream item")
-            return not _injected_usage_chunk(self._self_call, item)
-
     def __del__(self) -> None:
         if not self._self_done:
             self._self_finish(ended_early=True)
@@ -598,24 +589,40 @@ class SyncStreamProxy(_StreamProxyBase):
 class AsyncStreamProxy(_StreamProxyBase):
     """An async SDK stream; ``async for``, ``async with`` and ``await close()`` behave as the SDK's."""
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        # The one async generator of this stream (the SDK's own __aiter__ is one too): ``async for`` resumes it
+        # directly, with no coroutine of ours per item; ``anext(proxy)`` reads the same one.
+        items = self._self_iterator
+        if items is None:
+            items = self._self_iterator = self._self_aitems(self.__wrapped__.__aiter__())
+        return items  # type: ignore[no-any-return]
 
-    async def __anext__(self) -> Any:
-        iterator = self._self_iterator
-        if iterator is None:
-            iterator = self._self_iterator = self.__wrapped__.__aiter__()
-        while True:
-            try:
+    def __anext__(self) -> Awaitable[Any]:
+        return self.__aiter__().__anext__()
+
+    async def _self_aitems(self, iterator: Any) -> AsyncIterator[Any]:
+        """The SDK's items as the caller sees them, each shown to the observer (see ``SyncStreamProxy``)."""
+        on_item = self._self_observer.on_item
+        call = self._self_call
+        try:
+            item = await iterator.__anext__()
+            self._self_first = time.perf_counter()
+            while True:
+                try:
+                    keep = on_item(item)
+                except Exception:
+                    _internal_error("stream item")
+                    keep = not _injected_usage_chunk(call, item)
+                if keep:
+                    yield item
                 item = await iterator.__anext__()
-            except StopAsyncIteration:
-                self._self_finish(ended_early=False)
-                raise
-            except BaseException:
-                self._self_finish(ended_early=True)
-                raise
-            if self._self_see(item):
-                return item
+        except StopAsyncIteration:
+            self._self_finish(ended_early=False)
+        except GeneratorExit:  # the proxy is being collected or closed: close() or __del__ finishes the call
+            raise
+        except BaseException:
+            self._self_finish(ended_early=True)
+            raise
 
     async def close(self) -> Any:
         try:
