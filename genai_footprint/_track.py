@@ -26,20 +26,25 @@ R = TypeVar("R")
 class _Totals:
     """Running bound sums of every range, plus call counts and methodology versions."""
 
-    __slots__ = ("bounds", "calls", "versions", "warnings")
+    __slots__ = ("bounds", "calls", "last_warnings", "versions", "warnings")
 
     def __init__(self) -> None:
         self.bounds = [0.0] * (2 * len(ALL_KEYS))
         self.calls = 0
         self.versions: set[str] = set()
         self.warnings: dict[str, ImpactWarning] = {}
+        self.last_warnings: tuple[ImpactWarning, ...] = ()
 
-    def add(self, impacts: Impacts) -> None:
-        self.bounds = list(map(_add, self.bounds, flat_bounds(impacts)))  # bound by bound, in C
-        self.calls += impacts.calls
-        self.versions.add(impacts.methodology_version)
-        for warning in impacts.warnings:
-            self.warnings.setdefault(warning.code, warning)
+    def add(self, flat: tuple[float, ...], fields: dict[str, Any]) -> None:
+        """Add one Impacts, given its 26 bounds and its fields (its ``__dict__``), read once by the caller."""
+        self.bounds = list(map(_add, self.bounds, flat))  # bound by bound, in C
+        self.calls += fields["calls"]
+        self.versions.add(fields["methodology_version"])
+        warnings = fields["warnings"]
+        if warnings and warnings is not self.last_warnings:  # calls of one model share their warnings tuple
+            for warning in warnings:
+                self.warnings.setdefault(warning.code, warning)
+            self.last_warnings = warnings
 
     def impacts(self) -> Impacts | None:
         if not self.calls:
@@ -73,13 +78,15 @@ class Run:
                 key = f"{provider}/{model or '?'}"
                 self._unestimated[key] = self._unestimated.get(key, 0) + 1
                 return
-            self._total.add(impacts)
-            resolved = impacts.inputs.model_resolved if impacts.inputs is not None else None
+            flat, fields = flat_bounds(impacts), impacts.__dict__
+            self._total.add(flat, fields)
+            inputs = fields["inputs"]
+            resolved = inputs.model_resolved if inputs is not None else None
             key = f"{provider}/{resolved or model or '?'}"
             totals = self._by_model.get(key)
             if totals is None:
                 totals = self._by_model[key] = _Totals()
-            totals.add(impacts)
+            totals.add(flat, fields)
 
     @property
     def impacts(self) -> Impacts | None:
