@@ -19,6 +19,7 @@ from genai_footprint._impacts import (
     Range,
     TokensSource,
     impacts_from_flat,
+    typed_model,
 )
 from genai_footprint._registry import ModelRow, Registry, get_registry
 
@@ -215,22 +216,8 @@ def prepare(
     tps_value = _optional("tps", tps, allow_zero=False) if tps is not None else (row.tps if row else None)
     ttft_value = _optional("ttft", ttft) if ttft is not None else (row.ttft_s if row else None)
 
-    if pue is not None:
-        pue_range = _range("pue", pue, "", allow_zero=False)
-    elif row is not None and row.pue_range is not None:
-        pue_range = row.pue_range
-    elif prov is not None:
-        pue_range = prov.pue_range
-    else:
-        raise InvalidInputError("pue", "required when no provider is given (the datacenter's figure is unknown)")
-    if wue is not None:
-        wue_range = _range("wue", wue, "L/kWh")
-    elif row is not None and row.wue_range is not None:
-        wue_range = row.wue_range
-    elif prov is not None:
-        wue_range = prov.wue_range
-    else:
-        raise InvalidInputError("wue", "required when no provider is given (the datacenter's figure is unknown)")
+    pue_range = _site_range("pue", pue, "", row.pue_range if row else None, prov.pue_range if prov else None, False)
+    wue_range = _site_range("wue", wue, "L/kWh", row.wue_range if row else None, prov.wue_range if prov else None, True)
 
     warnings: list[ImpactWarning] = []
     zone_code: str | None
@@ -284,6 +271,18 @@ def prepare(
         "mix_wue": mix_model.wue,
     }
     return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs, method.kernel(**compute_kwargs))
+
+
+def _site_range(
+    argument: str, given: object, unit: str, of_model: Range | None, of_provider: Range | None, allow_zero: bool
+) -> Range:
+    """A datacenter figure (PUE, WUE): as given, else the model's own, else its provider's."""
+    if given is not None:
+        return _range(argument, given, unit, allow_zero=allow_zero)
+    found = of_model if of_model is not None else of_provider
+    if found is None:
+        raise InvalidInputError(argument, "required when no provider is given (the datacenter's figure is unknown)")
+    return found
 
 
 def prepared_from_registry(
@@ -352,13 +351,8 @@ def compute(
         "measured_ttft_s": measured_ttft_s,
         "stream": stream,
     }
-    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model,
-    # whose steps are inlined here: this runs once per instrumented call).
-    inputs = _NEW(EstimateInputs)
-    _SET(inputs, "__dict__", values)
-    _SET(inputs, "__pydantic_fields_set__", _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else set(values))
-    _SET(inputs, "__pydantic_extra__", None)
-    _SET(inputs, "__pydantic_private__", None)
+    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
+    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
     return impacts_from_flat(
         prepared.kernel(output_tokens, latency_s),
         methodology_version=prepared.method.VERSION,
@@ -368,8 +362,6 @@ def compute(
 
 
 _ALL_INPUTS = set(EstimateInputs.model_fields)
-_NEW = object.__new__
-_SET = object.__setattr__
 
 
 def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: str) -> Impacts:

@@ -393,16 +393,12 @@ def impacts_from_flat(
         and b[22] <= b[23] and b[24] <= b[25]
     ):  # fmt: skip
         raise ValueError(f"inverted impact range in {flat!r}")
-    obj = _NEW(Impacts)
-    _SET(
-        obj,
-        "__dict__",
+    return typed_model(
+        Impacts,
         {"methodology_version": methodology_version, "inputs": inputs, "warnings": warnings, "calls": calls},
+        _IMPACTS_FIELDS,
+        {"_bounds": flat},
     )
-    _SET(obj, "__pydantic_fields_set__", _IMPACTS_FIELDS)
-    _SET(obj, "__pydantic_extra__", None)
-    _SET(obj, "__pydantic_private__", {"_bounds": flat})
-    return obj
 
 
 _VALIDATE_RANGE = Range.__pydantic_validator__.validate_python

@@ -215,10 +215,13 @@ class _CompletionStreamObserver(StreamTally):
             del texts[seen:]  # read again, defensively
             return self._any_item(event)
         if usage is not None:
-            tokens = _usage_tokens(usage, "completion_tokens")
-            if tokens is not None:
-                self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+            self._usage(usage)
         return True
+
+    def _usage(self, usage: Any) -> None:
+        tokens = _usage_tokens(usage, "completion_tokens")
+        if tokens is not None:
+            self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
 
     def _any_item(self, event: Any) -> bool:
         """Any other shape of chunk, read defensively."""
@@ -231,9 +234,7 @@ class _CompletionStreamObserver(StreamTally):
             _message_texts(attr(choice, "delta"), self.texts)
         usage = attr(chunk, "usage")
         if usage is not None:
-            tokens = _usage_tokens(usage, "completion_tokens")
-            if tokens is not None:
-                self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+            self._usage(usage)
         return True
 
 

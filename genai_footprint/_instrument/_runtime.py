@@ -68,10 +68,6 @@ def _kind(result: Any) -> int:
     return kind
 
 
-def _is_stream(result: Any) -> bool:
-    return _kind(result) == _STREAM
-
-
 def _internal_error(where: str) -> None:
     logger.debug("genai_footprint: internal error in %s; the SDK call is unaffected", where, exc_info=True)
 
@@ -106,9 +102,6 @@ class _FailedObserver:
         raise RuntimeError("no observation: the stream observer could not be created")
 
 
-_SETATTR = object.__setattr__
-
-
 def _attach(obj: Any, impacts: Impacts | None) -> None:
     # object.__setattr__ bypasses pydantic's __setattr__ (which refuses unknown fields on some SDKs) and
     # leaves the object's fields, model_dump(), == and repr untouched.
@@ -131,9 +124,7 @@ class Runtime:
     def after(self, call: Call, result: Any, end: float) -> Any:
         """Annotate ``result`` (or proxy it, for a stream); never raises."""
         try:
-            kind = _KINDS.get(type(result))
-            if kind is None:
-                kind = _kind(result)
+            kind = _kind(result)
             if kind == _RAW:
                 # with_raw_response / with_streaming_response: annotate what parse() gives. Until the body
                 # has been read (with_streaming_response reads it in parse()), the call has not ended.
@@ -143,7 +134,7 @@ class Runtime:
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
-            _SETATTR(result, _ATTR, self.complete(call, observation, end))  # as _attach(), inlined
+            _attach(result, self.complete(call, observation, end))
         except Exception:
             _internal_error("after")
             _attach_none(result)
