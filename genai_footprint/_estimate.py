@@ -163,6 +163,7 @@ class Prepared:
     warnings: tuple[ImpactWarning, ...]
     compute_kwargs: dict[str, Any]  # methodology inputs known before the call
     kernel: Callable[[float, float | None], tuple[float, ...]]  # (tokens, latency) -> the 26 bounds
+    ordered: bool = False  # the kernel's (min, max) pairs are ordered by construction (no per-call check)
 
 
 def prepare(
@@ -270,7 +271,14 @@ def prepare(
         "mix_adpe": mix_model.adpe,
         "mix_wue": mix_model.wue,
     }
-    return Prepared(method, fixed_inputs, tuple(warnings), compute_kwargs, method.kernel(**compute_kwargs))
+    return _prepared(method, fixed_inputs, tuple(warnings), compute_kwargs)
+
+
+def _prepared(
+    method: ModuleType, fixed_inputs: dict[str, Any], warnings: tuple[ImpactWarning, ...], kwargs: dict[str, Any]
+) -> Prepared:
+    kernel = method.kernel(**kwargs)
+    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, kernel.__dict__.get("ordered") is True)
 
 
 def _site_range(
@@ -307,13 +315,7 @@ def with_gwp(prepared: Prepared, gwp: float, source: str, timestamp: str | None)
     mix = prepared.fixed_inputs["mix"]
     live = mix.model_copy(update={"gwp": _number("gwp", gwp), "gwp_source": source, "gwp_timestamp": timestamp})
     kwargs = {**prepared.compute_kwargs, "mix_gwp": live.gwp}
-    return Prepared(
-        prepared.method,
-        {**prepared.fixed_inputs, "mix": live},
-        prepared.warnings,
-        kwargs,
-        prepared.method.kernel(**kwargs),
-    )
+    return _prepared(prepared.method, {**prepared.fixed_inputs, "mix": live}, prepared.warnings, kwargs)
 
 
 def compute(
@@ -358,6 +360,7 @@ def compute(
         methodology_version=prepared.method.VERSION,
         inputs=inputs,
         warnings=prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
+        ordered=prepared.ordered,
     )
 
 

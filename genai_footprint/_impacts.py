@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar, cast
 
 from pydantic import (
@@ -163,6 +163,23 @@ ALL_KEYS = (
 )
 _NEW = object.__new__
 _SET = object.__setattr__
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """The setter of one of BaseModel's slots, straight from its descriptor (``object.__setattr__`` would look
+    the name up again and check the class first, on every model built)."""
+    descriptor = BaseModel.__dict__.get(name)
+    setter = getattr(descriptor, "__set__", None)
+    if setter is None:  # a pydantic that keeps it elsewhere
+        return lambda obj, value: _SET(obj, name, value)
+    return cast(Callable[[Any, Any], None], setter)
+
+
+_SET_DICT = _slot_setter("__dict__")
+_SET_FIELDS_SET = _slot_setter("__pydantic_fields_set__")
+_SET_EXTRA = _slot_setter("__pydantic_extra__")
+_SET_PRIVATE = _slot_setter("__pydantic_private__")
+
 _isfinite = math.isfinite
 _RANGE_FIELDS = {"min", "max", "unit"}  # shared by instances (see typed_model)
 
@@ -294,12 +311,12 @@ def typed_model(
 ) -> _M:
     """An instance of ``cls`` from values already of the right types (no validation)."""
     obj = _NEW(cls)
-    _SET(obj, "__dict__", values)
+    _SET_DICT(obj, values)
     # A set, not a frozenset: model_copy(update=...) adds to (a copy of) it. A given set may be shared by
     # instances: these models are frozen, and pydantic copies the set before changing it.
-    _SET(obj, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
-    _SET(obj, "__pydantic_extra__", None)
-    _SET(obj, "__pydantic_private__", private)
+    _SET_FIELDS_SET(obj, set(values) if fields_set is None else fields_set)
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, private)
     return obj
 
 
@@ -377,17 +394,18 @@ def impacts_from_flat(
     inputs: EstimateInputs | None,
     warnings: tuple[ImpactWarning, ...] = (),
     calls: int = 1,
+    ordered: bool = False,
 ) -> Impacts:
     """An ``Impacts`` from its 26 bounds (``ALL_KEYS`` order) and already-typed parts, checked in one pass.
 
     Runs once per instrumented call, so it validates only what our own code cannot guarantee: every bound
-    finite and every range ordered.
+    finite, and every range ordered unless ``ordered`` says the bounds come out ordered by construction.
     """
     # sum() of a NaN or an infinity is not finite.
     if len(flat) != 26 or not _isfinite(sum(flat)):
         raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")
     b = flat  # every (min, max) pair in order, written out (a fifth of the cost of a loop or a map)
-    if not (
+    if not ordered and not (
         b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5] and b[6] <= b[7] and b[8] <= b[9] and b[10] <= b[11]
         and b[12] <= b[13] and b[14] <= b[15] and b[16] <= b[17] and b[18] <= b[19] and b[20] <= b[21]
         and b[22] <= b[23] and b[24] <= b[25]

@@ -19,7 +19,6 @@ from typing import Any
 import anthropic
 import pydantic
 import pytest
-import wrapt
 from anthropic.lib.streaming import AsyncMessageStream, BetaAsyncMessageStream, BetaMessageStream, MessageStream
 from anthropic.types import Message, ParsedMessage
 from anthropic.types.beta import BetaMessage
@@ -38,7 +37,7 @@ from anthropic_fakes import (
 
 import genai_footprint as gf
 from genai_footprint._instrument import _anthropic, _lifecycle, _tokens
-from genai_footprint._instrument._runtime import Runtime
+from genai_footprint._instrument._runtime import Runtime, installed
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 REQUEST: dict[str, Any] = {"model": REQUESTED, "max_tokens": 1024, "messages": MESSAGES}
@@ -780,7 +779,7 @@ def test_bedrock_and_vertex_share_the_messages_classes() -> None:
         beta = type(cloud.beta.messages)
         assert beta is not anthropic.resources.beta.messages.Messages
         for method in ("create", "parse", "stream"):
-            assert isinstance(beta.__dict__[method], wrapt.FunctionWrapper), (beta, method)
+            assert installed(beta.__dict__[method]), (beta, method)
     async_bedrock = anthropic.AsyncAnthropicBedrock(aws_region="us-east-1", aws_access_key="a", aws_secret_key="b")
     assert type(async_bedrock.messages) is anthropic.resources.messages.AsyncMessages
 
@@ -954,8 +953,8 @@ def test_every_target_exists_and_is_wrapped_once() -> None:
     targets = list(_anthropic.SPEC.targets)
     for target in targets:
         value = _owner(target).__dict__[target.method]
-        assert type(value) is wrapt.FunctionWrapper, target
-        assert not isinstance(value.__wrapped__, wrapt.ObjectProxy), (target, "wrapped twice")
+        assert installed(value), target
+        assert not installed(value.__wrapped__), (target, "wrapped twice")
     expected = sorted(f"{_owner(t).__module__}.{_owner(t).__qualname__}.{t.method}" for t in _anthropic.SPEC.targets)
     assert _lifecycle.instrumentor().patched() == expected
 
@@ -964,7 +963,7 @@ def test_every_target_exists_and_is_wrapped_once() -> None:
 async def test_shutdown_stops_annotating(server: FakeAnthropic, asynchronous: bool) -> None:
     gf.shutdown()
     for target in _anthropic.SPEC.targets:  # the stream-helper seams too: shutdown restores every one
-        assert type(_owner(target).__dict__[target.method]) is not wrapt.FunctionWrapper, target
+        assert not installed(_owner(target).__dict__[target.method]), target
     result = await call(server, asynchronous)
     helped = await use_helper(server, asynchronous, "get_final_message")
     stream = await call(server, asynchronous, stream=True)

@@ -136,6 +136,57 @@ def test_impacts_from_flat_checks_what_it_cannot_trust() -> None:
     with pytest.raises(ValueError, match="inverted"):
         impacts_from_flat((good[1], good[0], *good[2:]), methodology_version="x", inputs=None)
 
+    # ordered=True (the kernel's pairs ordered by construction) skips the comparisons, never the finite check.
+    swapped = (good[1], good[0], *good[2:])
+    assert flat_bounds(impacts_from_flat(swapped, methodology_version="x", inputs=None, ordered=True)) == swapped
+    with pytest.raises(ValueError, match="26 finite"):
+        impacts_from_flat((math.inf, *good[1:]), methodology_version="x", inputs=None, ordered=True)
+
+
+_KERNEL_ARGS = {
+    "active_params_b": (8.0, 20.0),
+    "total_params_b": (8.0, 20.0),
+    "tps": None,
+    "ttft_s": 0.4,
+    "pue": (1.1, 1.2),
+    "wue_onsite": (0.2, 0.5),
+    "mix_gwp": 0.38,
+    "mix_pe": 9.7,
+    "mix_adpe": 9.9e-8,
+    "mix_wue": 3.1,
+}
+
+
+def test_kernel_says_ordered_only_when_its_coefficients_are() -> None:
+    from genai_footprint._methodology import ecologits_0_11 as method
+
+    assert method.kernel(**_KERNEL_ARGS).__dict__["ordered"] is True
+    for name, value in (
+        ("pue", (1.2, 1.1)),
+        ("wue_onsite", (2.0, 0.2)),  # on-site plus PUE times the mix: 5.41 > 3.92
+        ("mix_gwp", -0.1),
+        ("mix_wue", -1.0),
+        ("active_params_b", (20.0, 8.0)),
+        ("ttft_s", -1.0),
+    ):
+        assert method.kernel(**{**_KERNEL_ARGS, name: value}).__dict__["ordered"] is False, name
+
+
+def test_every_registry_estimate_is_ordered_by_construction_and_in_fact() -> None:
+    """The per-call path trusts ``ordered``: every registry model's kernel is ordered, and its pairs are."""
+    from genai_footprint._estimate import prepared_from_registry
+    from genai_footprint._registry import get_registry
+
+    registry = get_registry()
+    models = [(row.provider, row) for row in registry.models()]
+    assert len(models) > 100
+    for provider, row in models:
+        prepared = prepared_from_registry(registry, provider, row.name)
+        assert prepared.ordered, (provider, row.name)
+        for tokens, latency in ((0, None), (1, 0.0), (400, 2.1), (4096, None), (10**9, 1e-6), (7, 1e6)):
+            b = prepared.kernel(tokens, latency)
+            assert all(b[i] <= b[i + 1] for i in range(0, 26, 2)), (provider, row.name, tokens, latency)
+
 
 def test_range_rules() -> None:
     assert gf.Range(min=1, max=2, unit="kWh") + gf.Range(min=3, max=4, unit="kWh") == gf.Range(min=4, max=6, unit="kWh")

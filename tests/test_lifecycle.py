@@ -20,17 +20,17 @@ import pytest
 import genai_footprint as gf
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._instrument import _lifecycle, _openai
-from genai_footprint._instrument._runtime import InstrumentationError, Instrumentor
+from genai_footprint._instrument._runtime import InstrumentationError, Instrumentor, installed
 from genai_footprint._instrument._spec import Settings
 
 # Shared by every ordering script. Importing it loads neither openai nor any provider module of ours that
 # would import an SDK: the script decides when the SDK is imported.
 PRELUDE = """
 import asyncio, importlib, json, sys
-import wrapt
 import lifecycle_helpers as h
 import genai_footprint as gf
 from genai_footprint._instrument import _lifecycle, _openai
+from genai_footprint._instrument._runtime import installed
 
 KEYS = [(t.module, t.owner, t.method) for t in _openai.SPEC.targets]  # the stream-helper seams too
 assert "openai" not in sys.modules, "the prelude must not import the SDK"
@@ -43,7 +43,7 @@ def current(keys=KEYS):
 
 def plain(keys=KEYS):
     found = current(keys)
-    wrapped = [k for k, v in found.items() if isinstance(v, wrapt.ObjectProxy)]
+    wrapped = [k for k, v in found.items() if installed(v)]
     assert not wrapped, f"still wrapped: {wrapped}"
     return found
 
@@ -54,9 +54,9 @@ def assert_restored(originals):
 
 def assert_wrapped_once(originals):
     for key, value in current(list(originals)).items():
-        assert type(value) is wrapt.FunctionWrapper, (key, type(value))
+        assert installed(value), (key, type(value))
         assert value.__wrapped__ is originals[key], (key, "wraps something else")
-        assert not isinstance(value.__wrapped__, wrapt.ObjectProxy), (key, "wrapped twice")
+        assert not installed(value.__wrapped__), (key, "wrapped twice")
 
 def expected_patched(keys=KEYS):
     return sorted(f"{owner(k).__module__}.{owner(k).__qualname__}.{k[2]}" for k in keys)
@@ -87,7 +87,7 @@ SCRIPTS: dict[str, str] = {
         assert _lifecycle.instrumentor().patched() == expected_patched()
         result = chat(client)
         assert has_impacts(result) and result.impacts.inputs.output_tokens == 7
-        done(types=sorted({type(v).__name__ for v in current().values()}))
+        done(installed=sorted({installed(v) for v in current().values()}))
     """,
     "init_before_sdk_import": """
         gf.init(providers=["openai"])
@@ -102,9 +102,9 @@ SCRIPTS: dict[str, str] = {
         assert late not in sys.modules, "pick a module openai has not imported yet"
         current()  # imports every remaining target module now
         wrappers = current()
-        assert all(type(v) is wrapt.FunctionWrapper for v in wrappers.values()), wrappers
+        assert all(installed(v) for v in wrappers.values()), wrappers
         assert _lifecycle.instrumentor().patched() == expected_patched()
-        done(late_module_patched=type(wrappers[(late, "Responses", "create")]).__name__)
+        done(late_module_patched=installed(wrappers[(late, "Responses", "create")]))
     """,
     "client_created_before_init": """
         import openai
@@ -171,7 +171,7 @@ SCRIPTS: dict[str, str] = {
         gf.init(providers=["openai"], zone="FRA")
         gf.init(providers="openai")
         assert all(current(chat_keys)[k] is first[k] for k in first), "init() again re-wrapped"
-        assert type(Completions.__dict__["create"]) is wrapt.FunctionWrapper
+        assert installed(Completions.__dict__["create"])
         assert Completions.__dict__["create"].__wrapped__ is original
         assert_wrapped_once(originals)
         late_keys = [k for k in KEYS if k not in chat_keys and k[0] not in sys.modules]
@@ -180,8 +180,8 @@ SCRIPTS: dict[str, str] = {
         gf.init(providers=["openai"], zone="FRA")
         for key, value in current(late_keys).items():
             assert value is late[key], (key, "re-wrapped")
-            assert type(value) is wrapt.FunctionWrapper, key
-            assert not isinstance(value.__wrapped__, wrapt.ObjectProxy), key
+            assert installed(value), key
+            assert not installed(value.__wrapped__), key
         calls = listen()
         client = h.client()
         result = chat(client)
@@ -280,9 +280,9 @@ def test_import_ordering(processes: dict[str, Any], ordering: str) -> None:
     result = h.finish(processes[ordering])
     assert "Traceback" not in result["_stderr"]
     if ordering == "sdk_imported_before_init":
-        assert result["types"] == ["FunctionWrapper"]
+        assert result["installed"] == [True]
     if ordering == "init_before_sdk_import":
-        assert result["late_module_patched"] == "FunctionWrapper"
+        assert result["late_module_patched"] is True
 
 
 def test_import_is_lazy(processes: dict[str, Any]) -> None:
@@ -445,3 +445,54 @@ def test_errors_raised_by_init_are_exported() -> None:
 
 def test_lifecycle_module_exports_are_the_public_ones() -> None:
     assert gf.init is _lifecycle.init and gf.shutdown is _lifecycle.shutdown
+
+
+# -- what a replaced method still tells ------------------------------------------------------------------
+
+
+def _every_target() -> list[tuple[Any, Any, Any]]:
+    """(target, original, replacement) of every importable target of the three providers, after init()."""
+    from genai_footprint._instrument import _anthropic, _mistralai
+
+    originals: dict[Any, Any] = {}
+    targets = [*_openai.SPEC.targets, *_anthropic.SPEC.targets, *_mistralai.SPEC.targets]
+    for target in targets:
+        try:
+            owner = getattr(importlib.import_module(target.module), target.owner)
+        except ImportError:  # mistralai.gcp needs google-auth
+            continue
+        originals[target] = (owner, owner.__dict__[target.method])
+    gf.init(providers=["openai", "anthropic", "mistralai"])
+    return [(t, original, owner.__dict__[t.method]) for t, (owner, original) in originals.items()]
+
+
+def test_replaced_methods_keep_what_inspect_and_callers_see() -> None:
+    import inspect
+
+    found = _every_target()
+    assert len(found) > 40
+    for target, original, replacement in found:
+        assert installed(replacement) and replacement is not original, target
+        assert replacement.__wrapped__ is original, target
+        for name in ("__name__", "__qualname__", "__doc__", "__module__"):
+            assert getattr(replacement, name) == getattr(original, name), (target, name)
+        assert inspect.signature(replacement) == inspect.signature(original), target
+        # An async method stays a coroutine function; a sync one (even one returning a coroutine) stays not one.
+        assert inspect.iscoroutinefunction(replacement) == inspect.iscoroutinefunction(original), target
+    gf.shutdown()
+    for target, original, _ in found:
+        owner = getattr(importlib.import_module(target.module), target.owner)
+        assert owner.__dict__[target.method] is original, target
+
+
+def test_a_replaced_method_called_without_its_instance_raises_the_sdk_error() -> None:
+    from openai.resources.chat.completions.completions import Completions
+
+    original = Completions.__dict__["create"]
+    with pytest.raises(TypeError) as plain:
+        original()
+    gf.init(providers=["openai"])
+    assert installed(Completions.__dict__["create"])
+    with pytest.raises(TypeError) as instrumented:
+        Completions.create()
+    assert str(instrumented.value) == str(plain.value)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import wrapt
 from mistral_fakes import (
     COMPLETION_TOKENS,
     CONVERSATION_ID,
@@ -25,6 +24,7 @@ from mistral_fakes import (
 import genai_footprint
 from genai_footprint import Impacts
 from genai_footprint._instrument import _lifecycle, _mistralai, _tokens
+from genai_footprint._instrument._runtime import installed
 
 pytest.importorskip("mistralai.client")
 
@@ -279,16 +279,16 @@ def test_every_target_is_wrapped_and_restored(client: Any) -> None:
         if target.module.startswith("mistralai.gcp."):
             continue  # needs google-auth; see test_gcp_client
         owner = getattr(importlib.import_module(target.module), target.owner)
-        assert type(owner.__dict__[target.method]) is wrapt.FunctionWrapper, target
+        assert installed(owner.__dict__[target.method]), target
     from mistralai.client.embeddings import Embeddings
 
-    assert not isinstance(Embeddings.__dict__["create"], wrapt.ObjectProxy)
+    assert not installed(Embeddings.__dict__["create"])
     genai_footprint.shutdown()
     for target in _mistralai.TARGETS:
         if target.module.startswith("mistralai.gcp."):
             continue
         owner = getattr(importlib.import_module(target.module), target.owner)
-        assert not isinstance(owner.__dict__[target.method], wrapt.ObjectProxy), target
+        assert not installed(owner.__dict__[target.method]), target
 
 
 def test_after_shutdown_calls_pass_through(client: Any) -> None:
@@ -634,7 +634,7 @@ def test_gcp_client(finished: list[Impacts | None]) -> None:
     for target in _mistralai.TARGETS:
         if target.module.startswith("mistralai.gcp."):
             owner = getattr(importlib.import_module(target.module), target.owner)
-            assert type(owner.__dict__[target.method]) is wrapt.FunctionWrapper, target
+            assert installed(owner.__dict__[target.method]), target
     assert len(finished) == 2
 
 

@@ -24,7 +24,6 @@ import httpx2
 import openai
 import pydantic
 import pytest
-import wrapt
 from openai.lib.streaming.chat import (
     AsyncChatCompletionStream,
     AsyncChatCompletionStreamManager,
@@ -48,7 +47,7 @@ from openai_fakes import (
 import genai_footprint
 from genai_footprint._instrument import _common, _openai, _runtime, _tokens
 from genai_footprint._instrument._lifecycle import current_runtime
-from genai_footprint._instrument._runtime import Runtime
+from genai_footprint._instrument._runtime import Runtime, installed
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 REQUEST_ID = "req_8f2d5c1a0b9e4f37"
@@ -1437,7 +1436,7 @@ async def test_shutdown_restores_the_stream_helpers(fp: Footprint, server: FakeO
     genai_footprint.shutdown()
     for target in _openai.HELPER_TARGETS:
         owner = getattr(importlib.import_module(target.module), target.owner)
-        assert not isinstance(owner.__dict__[target.method], wrapt.ObjectProxy), target
+        assert not installed(owner.__dict__[target.method]), target
 
     manager = client_for(server, mode).chat.completions.stream(model=REQUESTED, messages=MESSAGES)
     if mode == "sync":
@@ -1469,5 +1468,5 @@ async def test_shutdown_restores_the_sdk(fp: Footprint, server: FakeOpenAI, mode
     assert type(s) in (openai.Stream, openai.AsyncStream)
     assert "stream_options" not in server.last.body
     for method in ("create", "parse"):
-        assert not isinstance(chat_module.Completions.__dict__[method], wrapt.ObjectProxy)
-        assert not isinstance(chat_module.AsyncCompletions.__dict__[method], wrapt.ObjectProxy)
+        assert not installed(chat_module.Completions.__dict__[method])
+        assert not installed(chat_module.AsyncCompletions.__dict__[method])

@@ -129,11 +129,16 @@ class _EventsObserver(StreamTally):
     __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
-        kind = getattr(event, "type", None)
+        kind = event.type  # every event of the SDK has one (an object without fails here: see the proxy)
         if kind == "content_block_delta":
+            # Once per streamed token: the common delta (text) read directly, the others through the table.
             delta = event.delta
-            field = _DELTA_TEXT.get(str(getattr(delta, "type", "")))
-            text = None if field is None else getattr(delta, field, None)
+            delta_type = delta.type
+            if delta_type == "text_delta":
+                text = delta.text
+            else:
+                field = _DELTA_TEXT.get(delta_type) if isinstance(delta_type, str) else None
+                text = None if field is None else getattr(delta, field, None)
             if isinstance(text, str):
                 self.texts.append(text)
         elif kind == "message_delta":

@@ -138,30 +138,29 @@ class _ChoicesStreamObserver(StreamTally):
         self.call = call
 
     def on_item(self, chunk: Any) -> bool:
-        # Once per streamed chunk, so written out flat: fields read directly, the common shape (one choice whose
-        # delta has content only) first.
+        # Once per streamed chunk, so written out flat: fields read directly, the common shape first — one
+        # choice whose delta carries content (a delta carries content, a refusal or tool calls; the other
+        # fields are read only when it has no content).
         choices = chunk.choices
         if choices:
             if self.model is None and chunk.model:  # Azure's first chunk has model == ""
                 self.model = chunk.model
-            for choice in choices:
-                delta = choice.delta
-                if delta is None:
-                    continue
-                content = delta.content
-                if content:
-                    self.texts.append(content)
-                if delta.tool_calls:
-                    for tool_call in delta.tool_calls:
-                        function = tool_call.function
-                        if function is not None and function.arguments:
-                            self.texts.append(function.arguments)
-                try:
-                    refusal = delta.refusal
-                except AttributeError:  # an SDK whose deltas have no refusal field
-                    continue
-                if refusal:
-                    self.texts.append(refusal)
+            if len(choices) == 1:
+                delta = choices[0].delta
+                if delta is not None:
+                    content = delta.content
+                    if content:
+                        self.texts.append(content)
+                    else:
+                        self._other_texts(delta)
+            else:
+                for choice in choices:
+                    delta = choice.delta
+                    if delta is not None:
+                        if delta.content:
+                            self.texts.append(delta.content)
+                        else:
+                            self._other_texts(delta)
         elif self.model is None and chunk.model:
             self.model = chunk.model
         usage = chunk.usage
@@ -169,6 +168,17 @@ class _ChoicesStreamObserver(StreamTally):
             self.tokens = usage.completion_tokens
             return bool(choices) or not self.call.injected_stream_usage
         return True
+
+    def _other_texts(self, delta: Any) -> None:
+        """A delta without content: its tool-call arguments and refusal, if any."""
+        if delta.tool_calls:
+            for tool_call in delta.tool_calls:
+                function = tool_call.function
+                if function is not None and function.arguments:
+                    self.texts.append(function.arguments)
+        refusal = getattr(delta, "refusal", None)  # an SDK whose deltas have no refusal field: None
+        if refusal:
+            self.texts.append(refusal)
 
 
 class _LegacyStreamObserver(_ChoicesStreamObserver):

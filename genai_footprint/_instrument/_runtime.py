@@ -7,6 +7,7 @@ a stream is handed back inside a transparent proxy.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import logging
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -377,32 +379,36 @@ def begin_call(
         return None
 
 
-def make_call_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
-    """The wrapper of a generation method; ``target.shape`` says whether it returns a coroutine."""
+def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., Any]) -> Callable[..., Any]:
+    """The replacement of a generation method ``original``; ``target.shape`` says whether it returns a coroutine.
+
+    Sync: a plain function (``original`` is the class's function, ``args[0]`` the instance). Async: a wrapper in
+    wrapt's form ``(wrapped, instance, args, kwargs)``, installed through ``wrapt.FunctionWrapper``.
+    """
     perf_counter = time.perf_counter
     current = _CURRENT
 
     if target.shape == "sync":
 
-        def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
             settings = runtime.settings
             # Shut down, or called from inside another instrumented call (e.g. a parse() built on create()):
             # only the outermost call counts.
-            if settings is None or current.get() is not None:
-                return wrapped(*args, **kwargs)
-            call = begin_call(target, instance, args, kwargs, settings)
+            if settings is None or current.get() is not None or not args:
+                return original(*args, **kwargs)
+            call = begin_call(target, args[0], args[1:], kwargs, settings)
             if call is None:
-                result = wrapped(*args, **kwargs)
+                result = original(*args, **kwargs)
                 _attach_none(result)
                 return result
             token = current.set(call)
             try:
-                result = wrapped(*args, **kwargs)
+                result = original(*args, **kwargs)
             finally:
                 current.reset(token)
             return runtime.after(call, result, perf_counter())
 
-        return sync_wrapper
+        return method
 
     async def unobserved(awaitable: Any) -> Any:
         result = await awaitable
@@ -460,21 +466,79 @@ def _parsed(runtime: Runtime, raw: Any, parsed: Any) -> Any:
         return parsed
 
 
-def make_parse_wrapper(target: Target, runtime: Runtime) -> Callable[..., Any]:
-    """The wrapper of a raw response's ``parse()``: the SDK call itself happened in a wrapped method."""
+def make_parse_wrapper(target: Target, runtime: Runtime, original: Callable[..., Any]) -> Callable[..., Any]:
+    """The replacement of a raw response's ``parse()`` (the SDK call itself happened in a wrapped method), in the
+    forms of ``make_call_wrapper``."""
     if target.shape == "sync":
 
-        def sync_parse(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            parsed = wrapped(*args, **kwargs)
-            return _parsed(runtime, instance, parsed) if runtime.settings is not None else parsed
+        def method(*args: Any, **kwargs: Any) -> Any:
+            parsed = original(*args, **kwargs)
+            return _parsed(runtime, args[0], parsed) if runtime.settings is not None else parsed
 
-        return sync_parse
+        return method
 
     async def async_parse(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         parsed = await wrapped(*args, **kwargs)
         return _parsed(runtime, instance, parsed) if runtime.settings is not None else parsed
 
     return async_parse
+
+
+def _adapted(original: Callable[..., Any], wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain function calling a wrapper of wrapt's form ``(wrapped, instance, args, kwargs)``."""
+    method_type = MethodType
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        if not args:  # not called on an instance: the SDK's own error
+            return original(*args, **kwargs)
+        instance = args[0]
+        return wrapper(method_type(original, instance), instance, args[1:], kwargs)
+
+    return method
+
+
+if TYPE_CHECKING:
+    _FunctionWrapperBase = wrapt.FunctionWrapper[Any, Any]
+else:  # as _ProxyBase below
+    _FunctionWrapperBase = wrapt.FunctionWrapper
+
+
+class _AsyncMethod(_FunctionWrapperBase):
+    """How an async method is replaced: wrapt keeps what ``inspect`` tells of the original (a coroutine function
+    stays one), which a plain function would not."""
+
+    __genai_footprint__ = True
+
+
+def _replacement(original: Any, target: Target, runtime: Runtime) -> Any:
+    """What replaces ``original`` on its class: a plain function for a sync method (the cheapest call: CPython
+    binds and specialises it like the SDK's own), a wrapt wrapper for an async one. None: cannot be replaced."""
+    sync = target.shape == "sync"
+    if sync and not isinstance(original, FunctionType):
+        return None
+    if target.wrapper is not None:
+        wrapper = target.wrapper(target, runtime)
+        replacement = _adapted(original, wrapper) if sync else _AsyncMethod(original, wrapper)
+    elif target.hook == "call":
+        wrapper = make_call_wrapper(target, runtime, original)
+        replacement = wrapper if sync else _AsyncMethod(original, wrapper)
+    else:
+        wrapper = make_parse_wrapper(target, runtime, original)
+        replacement = wrapper if sync else _AsyncMethod(original, wrapper)
+    if sync:
+        functools.update_wrapper(replacement, original)  # name, docs, signature (through __wrapped__)
+        replacement.__genai_footprint__ = True  # type: ignore[attr-defined]
+    return replacement
+
+
+def installed(value: Any) -> bool:
+    """Whether ``value`` (a class attribute) is a method replacement installed by genai_footprint."""
+    try:
+        return getattr(type(value), "__genai_footprint__", False) is True or (
+            isinstance(value, FunctionType) and value.__dict__.get("__genai_footprint__") is True
+        )
+    except Exception:
+        return False
 
 
 # -- stream proxies -------------------------------------------------------------------------------------
@@ -759,13 +823,13 @@ class Instrumentor:
         key = (owner, target.method)
         if key in self._patched:
             return
-        if target.wrapper is not None:
-            wrapper = target.wrapper(target, runtime)
-        elif target.hook == "call":
-            wrapper = make_call_wrapper(target, runtime)
-        else:
-            wrapper = make_parse_wrapper(target, runtime)
-        setattr(owner, target.method, wrapt.FunctionWrapper(original, wrapper))
+        replacement = _replacement(original, target, runtime)
+        if replacement is None:
+            logger.debug(
+                "genai_footprint: %s.%s.%s is not a plain function; skipped", target.module, target.owner, target.method
+            )
+            return
+        setattr(owner, target.method, replacement)
         self._patched[key] = original
 
     def shutdown(self) -> None:

@@ -115,6 +115,7 @@ def kernel(
     It returns 26 floats: (min, max) of energy, gwp, pe, adpe, wcf (totals), of the usage parts (energy,
     gwp, pe, adpe, wcf) and of the embodied parts (gwp, pe, adpe). The lower bound is computed at
     (min active, min total, min PUE/WUE), the upper at the maxima; ``latency_s=None`` means unknown (no cap).
+    The function's ``__dict__["ordered"]`` says whether every pair it returns is sure to be ordered (below).
     """
     g_lo, t_lo, n_lo, s_lo, hg_lo, hp_lo, ha_lo = _run_constants(active_params_b[0], total_params_b[0], tps)
     g_hi, t_hi, n_hi, s_hi, hg_hi, hp_hi, ha_hi = _run_constants(active_params_b[1], total_params_b[1], tps)
@@ -131,6 +132,27 @@ def kernel(
     span = _LIFETIME_BATCH
     kg_lo, kp_lo, ka_lo = hg_lo / span, hp_lo / span, ha_lo / span
     kg_hi, kp_hi, ka_hi = hg_hi / span, hp_hi / span, ha_hi / span
+
+    # Every (min, max) pair run() returns is ordered, for any tokens >= 0 and latency >= 0 (or None), when each
+    # coefficient is non-negative and its min is at most its max: +, * and the latency cap are monotonic, and so
+    # is IEEE rounding. Known here once; then the caller need not compare 13 pairs on every request.
+    ordered = (
+        first >= 0
+        and min(mix_gwp, mix_pe, mix_adpe) >= 0
+        and all(
+            0 <= lo <= hi
+            for lo, hi in (
+                (t_lo, t_hi),
+                (k_time_lo, k_time_hi),
+                (k_tok_lo, k_tok_hi),
+                (pue_lo, pue_hi),
+                (water_lo, water_hi),
+                (kg_lo, kg_hi),
+                (kp_lo, kp_hi),
+                (ka_lo, ka_hi),
+            )
+        )
+    )
 
     def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
         time_lo = output_tokens * t_lo + first
@@ -157,6 +179,7 @@ def kernel(
             eg_lo, eg_hi, ep_lo, ep_hi, ea_lo, ea_hi,
         )  # fmt: skip
 
+    run.__dict__["ordered"] = ordered
     return run
 
 
