@@ -18,6 +18,7 @@ from genai_footprint._impacts import (
     ImpactWarning,
     Range,
     TokensSource,
+    checked_impacts,
     impacts_from_flat,
     typed_model,
 )
@@ -334,6 +335,31 @@ def compute(
 
     ``model_requested``: the name the caller asked for (None: they named none, e.g. an agent id); left out,
     the name the estimate was prepared with."""
+    return compute_positional(
+        prepared,
+        output_tokens,
+        latency_s,
+        tokens_source,
+        measured_ttft_s,
+        stream,
+        extra_warnings,
+        model_requested,
+        model_served,
+    )
+
+
+def compute_positional(
+    prepared: Prepared,
+    output_tokens: float,
+    latency_s: float | None,
+    tokens_source: TokensSource,
+    measured_ttft_s: float | None,
+    stream: bool | None,
+    extra_warnings: tuple[ImpactWarning, ...],
+    model_requested: str | EllipsisType | None,
+    model_served: str | None,
+) -> Impacts:
+    """``compute`` with every argument in order (keywords cost more to pass): once per instrumented call."""
     fixed = prepared.fixed_inputs
     if model_requested is ...:
         model_requested = fixed["model_requested"]
@@ -355,12 +381,13 @@ def compute(
     }
     # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
     inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
-    return impacts_from_flat(
+    return checked_impacts(
         prepared.kernel(output_tokens, latency_s),
-        methodology_version=prepared.method.VERSION,
-        inputs=inputs,
-        warnings=prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
-        ordered=prepared.ordered,
+        prepared.method.VERSION,
+        inputs,
+        prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
+        1,
+        prepared.ordered,
     )
 
 

@@ -401,6 +401,18 @@ def impacts_from_flat(
     Runs once per instrumented call, so it validates only what our own code cannot guarantee: every bound
     finite, and every range ordered unless ``ordered`` says the bounds come out ordered by construction.
     """
+    return checked_impacts(flat, methodology_version, inputs, warnings, calls, ordered)
+
+
+def checked_impacts(
+    flat: tuple[float, ...],
+    methodology_version: str,
+    inputs: EstimateInputs | None,
+    warnings: tuple[ImpactWarning, ...],
+    calls: int,
+    ordered: bool,
+) -> Impacts:
+    """``impacts_from_flat`` with every argument in order (keywords cost more to pass)."""
     # sum() of a NaN or an infinity is not finite.
     if len(flat) != 26 or not _isfinite(sum(flat)):
         raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")

@@ -1007,7 +1007,7 @@ async def test_stream_helper_survives_internal_failures(
     else:
         import genai_footprint._estimate
 
-        monkeypatch.setattr(genai_footprint._estimate, "compute", _boom)
+        monkeypatch.setattr(genai_footprint._estimate, "compute_positional", _boom)
         monkeypatch.setattr(genai_footprint._registry.get_registry(), "prepared", {})
     helped = await use_helper(server, asynchronous, "iterate")
 

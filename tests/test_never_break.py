@@ -48,7 +48,7 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 def _estimation_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every estimation entry point the runtime may use, and no cached preparation to skip them.
-    for name in ("_estimate", "prepare", "compute"):
+    for name in ("_estimate", "prepare", "compute", "compute_positional"):
         if hasattr(genai_footprint._estimate, name):
             monkeypatch.setattr(genai_footprint._estimate, name, _boom)
     registry = genai_footprint._registry.get_registry()

@@ -165,6 +165,7 @@ class _Base:
         call = new_call(self, settings, kwargs, zone_hint=zone_hint, stream=self.streaming)  # type: ignore[arg-type]
         call.model_requested = call.model_requested or None
         call.client = kind
+        call.reads_headers = kind == "azure"
         return call
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:

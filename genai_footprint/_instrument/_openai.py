@@ -81,7 +81,9 @@ class _Base:
     def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
         host, azure, zone = _client_facts(instance)
         call = new_call(self, settings, kwargs, zone_hint=zone, stream=self.stream)  # type: ignore[arg-type]
-        call.client = "azure" if azure else None
+        if azure:
+            call.client = "azure"
+            call.reads_headers = True
         return call, host, azure
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:

@@ -209,16 +209,16 @@ class Runtime:
         grid = self.grid
         if grid is not None:
             prepared = self._with_live_gwp(grid, prepared, estimate_module)
-        impacts: Impacts = estimate_module.compute(
+        impacts: Impacts = estimate_module.compute_positional(
             prepared,
             tokens,
             end - call.start,
-            tokens_source=source,
-            measured_ttft_s=None if first_item_at is None else first_item_at - call.start,
-            stream=call.stream,
-            extra_warnings=extra,
-            model_requested=call.model_requested,
-            model_served=observation.model,
+            source,
+            None if first_item_at is None else first_item_at - call.start,
+            call.stream,
+            extra,
+            call.model_requested,
+            observation.model,
         )
         if call.trackers or self.listeners:
             self._notify(call, observation, impacts, end, first_item_at)
@@ -389,6 +389,9 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
     current = _CURRENT
 
     if target.shape == "sync":
+        endpoint = target.endpoint
+        assert endpoint is not None
+        trackers = ACTIVE_TRACKERS.get
 
         def method(*args: Any, **kwargs: Any) -> Any:
             settings = runtime.settings
@@ -396,7 +399,12 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
             # only the outermost call counts.
             if settings is None or current.get() is not None or not args:
                 return original(*args, **kwargs)
-            call = begin_call(target, args[0], args[1:], kwargs, settings)
+            try:  # begin_call(), written out: once per call
+                call: Call | None = endpoint.begin(args[0], args[1:], kwargs, settings)
+                call.trackers = trackers()  # type: ignore[union-attr]
+            except Exception:
+                _internal_error("begin")
+                call = None
             if call is None:
                 result = original(*args, **kwargs)
                 _attach_none(result)
@@ -447,14 +455,14 @@ def _parsed(runtime: Runtime, raw: Any, parsed: Any) -> Any:
         pending = raw.__dict__.get(_PENDING)
         if pending is None:
             call = _CURRENT.get()
-            if call is not None and call.zone_hint is None:
+            if call is not None and call.reads_headers and call.zone_hint is None:
                 call.zone_hint = call.endpoint.headers_zone(call, raw.http_response.headers)
             return parsed
         call, end, done = pending
         if done is not None:
             original, returned = done
             return returned if parsed is original else parsed
-        if call.zone_hint is None:
+        if call.reads_headers and call.zone_hint is None:
             call.zone_hint = call.endpoint.headers_zone(call, raw.http_response.headers)
         if end is None:  # with_streaming_response: the body is read by this parse()
             end = time.perf_counter()

@@ -38,6 +38,7 @@ class Call:
     zone_hint: str | None = None
     injected_stream_usage: bool = False
     client: Any = None
+    reads_headers: bool = False  # its endpoint reads a zone from response headers (e.g. Azure's x-ms-region)
     start: float = field(default_factory=time.perf_counter)
     trackers: tuple[Any, ...] = ()  # the track() runs enclosing the call when it started
 
