@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ from typing import Any
 from genai_footprint import _methodology
 from genai_footprint._errors import InvalidInputError, UnknownModelError, UnknownZoneError
 from genai_footprint._impacts import (
+    _IMPACTS_FIELDS,
     ElectricityMix,
     EstimateInputs,
     Impacts,
     ImpactWarning,
+    PendingBounds,
     Range,
     TokensSource,
     checked_impacts,
@@ -165,6 +168,9 @@ class Prepared:
     compute_kwargs: dict[str, Any]  # methodology inputs known before the call
     kernel: Callable[[float, float | None], tuple[float, ...]]  # (tokens, latency) -> the 26 bounds
     ordered: bool = False  # the kernel's (min, max) pairs are ordered by construction (no per-call check)
+    # Up to this many output tokens the bounds are sure to come out finite and ordered, so an instrumented call
+    # may leave them to be computed when first read (PendingBounds); 0: always compute and check at once.
+    lazy_tokens: float = 0.0
 
 
 def prepare(
@@ -279,7 +285,18 @@ def _prepared(
     method: ModuleType, fixed_inputs: dict[str, Any], warnings: tuple[ImpactWarning, ...], kwargs: dict[str, Any]
 ) -> Prepared:
     kernel = method.kernel(**kwargs)
-    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, kernel.__dict__.get("ordered") is True)
+    ordered = kernel.__dict__.get("ordered") is True
+    lazy_tokens = 0.0
+    if ordered:
+        # Ordered coefficients, all non-negative, make every bound non-decreasing in tokens and latency (None:
+        # uncapped, the largest): finite at this many tokens without a cap means finite below it.
+        with contextlib.suppress(ArithmeticError):
+            if math.isfinite(sum(kernel(_LAZY_TOKENS, None))):
+                lazy_tokens = _LAZY_TOKENS
+    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, ordered, lazy_tokens)
+
+
+_LAZY_TOKENS = 1e12
 
 
 def _site_range(
@@ -381,13 +398,17 @@ def compute_positional(
     }
     # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
     inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
+    warnings = prepared.warnings + extra_warnings if extra_warnings else prepared.warnings
+    if output_tokens <= prepared.lazy_tokens:
+        # The bounds cannot fail: computed when first read (most calls' numbers are read later, if at all).
+        return typed_model(
+            Impacts,
+            {"methodology_version": prepared.method.VERSION, "inputs": inputs, "warnings": warnings, "calls": 1},
+            _IMPACTS_FIELDS,
+            {"_bounds": PendingBounds(prepared.kernel, output_tokens, latency_s)},
+        )
     return checked_impacts(
-        prepared.kernel(output_tokens, latency_s),
-        prepared.method.VERSION,
-        inputs,
-        prepared.warnings + extra_warnings if extra_warnings else prepared.warnings,
-        1,
-        prepared.ordered,
+        prepared.kernel(output_tokens, latency_s), prepared.method.VERSION, inputs, warnings, 1, prepared.ordered
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Self, TypeVar, cast
 
 from pydantic import (
     BaseModel,
@@ -189,7 +189,7 @@ def _range(lo: float, hi: float, unit: str) -> Range:
     return typed_model(Range, {"min": lo, "max": hi, "unit": unit}, _RANGE_FIELDS)
 
 
-class Impacts(BaseModel):
+class Impacts(BaseModel):  # noqa: PLW1641 (pydantic gives frozen models their __hash__)
     """The environmental impacts of one generation request, or of a total of several.
 
     Units: ``energy`` kWh, ``gwp`` kgCO2eq, ``pe`` MJ, ``adpe`` kgSbeq, ``wcf`` litres. ``energy`` and ``wcf``
@@ -299,6 +299,25 @@ class Impacts(BaseModel):
 
     __radd__ = __add__
 
+    # pydantic compares, copies and pickles the private bounds as they are held: compute them first.
+    def __eq__(self, other: object) -> bool:
+        flat_bounds(self)
+        if isinstance(other, Impacts):
+            flat_bounds(other)
+        return super().__eq__(other)
+
+    def __copy__(self) -> Self:
+        flat_bounds(self)
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        flat_bounds(self)
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        flat_bounds(self)
+        return super().__getstate__()
+
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -342,9 +361,41 @@ def _parts(b: tuple[float, ...]) -> dict[str, Any]:
 
 
 def flat_bounds(impacts: Impacts) -> tuple[float, ...]:
-    """The 26 bounds of ``impacts`` (``ALL_KEYS`` order, min then max): for exact sums without objects."""
+    """The 26 bounds of ``impacts`` (``ALL_KEYS`` order, min then max): for exact sums without objects.
+
+    An instrumented call's bounds are computed here, on first read (see ``PendingBounds``), and kept."""
     # Straight from pydantic's private-attribute slot: ``impacts._bounds`` goes through __getattr__ (slower).
-    return impacts.__pydantic_private__["_bounds"]  # type: ignore[no-any-return,index]
+    private: dict[str, Any] = impacts.__pydantic_private__  # type: ignore[assignment]
+    bounds = private["_bounds"]
+    if type(bounds) is not tuple:
+        bounds = private["_bounds"] = bounds.compute()
+    return bounds  # type: ignore[no-any-return]
+
+
+class PendingBounds:
+    """The 26 bounds of an estimate not read yet: the kernel and the request's tokens and latency.
+
+    Used only where the bounds are sure to come out finite and ordered (``Prepared.lazy_tokens``), so
+    computing them later cannot fail; an Impacts holding one reads, compares, copies and pickles as if
+    its bounds had been computed at once (each of those computes them first)."""
+
+    __slots__ = ("kernel", "latency_s", "output_tokens")
+
+    def __init__(
+        self, kernel: Callable[[float, float | None], tuple[float, ...]], output_tokens: float, latency_s: float | None
+    ) -> None:
+        self.kernel = kernel
+        self.output_tokens = output_tokens
+        self.latency_s = latency_s
+
+    def compute(self) -> tuple[float, ...]:
+        flat = self.kernel(self.output_tokens, self.latency_s)
+        if len(flat) != 26 or not _isfinite(sum(flat)):  # ruled out by Prepared.lazy_tokens; checked anyway
+            raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")
+        return flat
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled as the bounds themselves
+        return tuple, (self.compute(),)
 
 
 def _merge_versions(versions: Iterable[str]) -> str:

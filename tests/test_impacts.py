@@ -6,12 +6,13 @@ import copy
 import json
 import math
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 import genai_footprint as gf
-from genai_footprint._impacts import ALL_KEYS, flat_bounds, impacts_from_flat, range_at
+from genai_footprint._impacts import ALL_KEYS, PendingBounds, flat_bounds, impacts_from_flat, range_at
 
 
 def _estimate(tokens: float = 400, model: str = "gpt-4o-mini") -> gf.Impacts:
@@ -87,6 +88,75 @@ def test_model_copy_with_update_leaves_the_original_and_its_siblings_alone() -> 
     # What each object records as explicitly set is its own.
     assert first.model_fields_set == second.model_fields_set
     assert inputs.model_fields_set == (second.inputs.model_fields_set if second.inputs else None)
+
+
+def _pending(impacts: gf.Impacts) -> bool:
+    return isinstance(impacts.__pydantic_private__["_bounds"], PendingBounds)  # type: ignore[index]
+
+
+def _eager_twin(impacts: gf.Impacts) -> gf.Impacts:
+    """The same estimate with its bounds computed at once (as impacts_from_flat builds it)."""
+    assert impacts.inputs is not None
+    inputs = impacts.inputs
+    flat = impacts.__pydantic_private__["_bounds"].kernel(inputs.output_tokens, inputs.latency_s)  # type: ignore[index]
+    return impacts_from_flat(
+        flat, methodology_version=impacts.methodology_version, inputs=inputs, warnings=impacts.warnings
+    )
+
+
+OPERATIONS = {
+    "flat_bounds": flat_bounds,
+    "==": lambda i: i,
+    "hash": hash,
+    "copy": copy.copy,
+    "deepcopy": copy.deepcopy,
+    "pickle": lambda i: pickle.loads(pickle.dumps(i)),
+    "model_copy": lambda i: i.model_copy(update={"calls": 2}),
+    "model_dump": lambda i: i.model_dump(),
+    "model_dump_json": lambda i: json.loads(i.model_dump_json()),
+    "repr": repr,
+    "energy": lambda i: i.energy,
+    "sum": lambda i: flat_bounds(i + i),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_bounds_left_to_first_read_behave_as_computed_ones(operation: str) -> None:
+    fresh, twin = _estimate(), _estimate()
+    assert _pending(fresh) and _pending(twin)  # an estimate leaves its bounds to be computed when read
+    eager = _eager_twin(twin)
+    assert not _pending(eager)
+    ours, theirs = OPERATIONS[operation](fresh), OPERATIONS[operation](eager)
+    if operation == "==":
+        assert fresh == eager and eager == fresh
+    elif operation == "model_copy":
+        assert ours == theirs and ours.calls == 2 and flat_bounds(ours) == flat_bounds(theirs)
+    else:
+        assert ours == theirs
+    if operation != "hash":  # a hash is of the fields: it needs no bounds
+        assert not _pending(fresh)  # computed once, then kept
+    assert flat_bounds(fresh) == flat_bounds(eager)
+
+
+def test_bounds_left_to_first_read_are_computed_once_across_threads() -> None:
+    impacts = _estimate()
+    assert _pending(impacts)
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: flat_bounds(impacts), range(64)))
+    assert all(flat == seen[0] for flat in seen)
+    assert flat_bounds(impacts) is flat_bounds(impacts)
+
+
+def test_bounds_are_computed_at_once_where_they_might_fail() -> None:
+    """Beyond what the kernel is sure to keep finite, the bounds are computed and checked in the call."""
+    from genai_footprint._estimate import prepare
+
+    over = _estimate(tokens=2e12)
+    assert not _pending(over) and math.isfinite(over.energy.max)
+    huge = prepare(None, None, active_params=1e300, total_params=1e300, pue=1.2, wue=0.5, zone="FRA")
+    assert huge.ordered and huge.lazy_tokens == 0.0  # inf at 1e12 tokens: never left for later
+    with pytest.raises(ValueError, match="26 finite"):
+        gf.estimate(active_params=1e300, total_params=1e300, pue=1.2, wue=0.5, zone="FRA", output_tokens=10**9)
 
 
 def test_nested_in_an_application_model() -> None:

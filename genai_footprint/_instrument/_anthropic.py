@@ -166,11 +166,14 @@ class MessagesEndpoint:
     def observe(self, call: Call, response: Any) -> Observation:
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "output_tokens", None)
+        counted = isinstance(tokens, int)
+        # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call.
         return Observation(
-            model=getattr(response, "model", None) or None,
-            output_tokens=tokens if isinstance(tokens, int) else None,
-            zone_hint=_geo_zone(usage),
-            text=None if isinstance(tokens, int) else _message_text(response),
+            getattr(response, "model", None) or None,
+            tokens if counted else None,
+            "usage",
+            _geo_zone(usage),
+            None if counted else _message_text(response),
         )
 
     def stream_observer(self, call: Call, stream: Any) -> StreamObserver:
@@ -190,7 +193,7 @@ class ThreadEndpoint(MessagesEndpoint):
     stream = False
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        call = new_call(self, settings, kwargs, stream=self.stream)
+        call = new_call(self, settings, kwargs, None, self.stream)
         if call.model_requested is None:
             model = instance.params.get("model")
             call.model_requested = model if isinstance(model, str) and given(model) else None

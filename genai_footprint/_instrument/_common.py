@@ -92,11 +92,11 @@ def new_call(
     endpoint: Endpoint,
     settings: Settings,
     kwargs: dict[str, Any],
-    *,
     zone_hint: str | None = None,
-    model_key: str = "model",
     stream: bool | None = None,
+    model_key: str = "model",
 ) -> Call:
+    """The Call of one SDK call (once per call: the hot callers pass every argument in order)."""
     model = kwargs.get(model_key)
     # Positional: (provider, endpoint, settings, model_requested, stream, zone_hint); once per call.
     return Call(
@@ -123,7 +123,7 @@ class StreamTally:
         self.zone = zone
 
     def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+        return Observation(self.model, self.tokens, "usage", self.zone, self.texts)  # positional: see Observation
 
 
 # -- stream helpers (OpenAI's and Anthropic's ``.stream()``) ---------------------------------------------------

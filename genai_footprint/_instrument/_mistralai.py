@@ -162,7 +162,7 @@ class _Base:
         except Exception:
             logger.debug("genai_footprint: cannot read the client's server; the SDK call is unaffected", exc_info=True)
             zone_hint = None
-        call = new_call(self, settings, kwargs, zone_hint=zone_hint, stream=self.streaming)  # type: ignore[arg-type]
+        call = new_call(self, settings, kwargs, zone_hint, self.streaming)  # type: ignore[arg-type]
         call.model_requested = call.model_requested or None
         call.client = kind
         call.reads_headers = kind == "azure"
@@ -249,7 +249,7 @@ class Completions(_Base):
             texts = []
             for choice in getattr(response, "choices", None) or ():
                 _message_texts(getattr(choice, "message", None), texts)
-        return Observation(model=_text(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+        return Observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _CompletionStreamObserver:
         return _CompletionStreamObserver(self._stream_zone(call, stream))
@@ -297,7 +297,7 @@ class Conversations(_Base):
             texts = []
             for entry in outputs:
                 _message_texts(entry, texts)
-        return Observation(model=model, output_tokens=tokens, text=texts)
+        return Observation(model, tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ConversationStreamObserver:
         return _ConversationStreamObserver(self._stream_zone(call, stream))
@@ -343,7 +343,7 @@ class Responses(_Base):
             texts = []
             for item in getattr(response, "output", None) or ():
                 _message_texts(item, texts)
-        return Observation(model=_text(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+        return Observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(self._stream_zone(call, stream))

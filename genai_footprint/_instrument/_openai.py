@@ -80,7 +80,7 @@ class _Base:
 
     def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
         host, azure, zone = _client_facts(instance)
-        call = new_call(self, settings, kwargs, zone_hint=zone, stream=self.stream)  # type: ignore[arg-type]
+        call = new_call(self, settings, kwargs, zone, self.stream)  # type: ignore[arg-type]
         if azure:
             call.client = "azure"
             call.reads_headers = True
@@ -92,12 +92,14 @@ class _Base:
     def observe(self, call: Call, response: Any) -> Observation:
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, self.usage_field, None) if usage is not None else None
+        # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call. No usage (some
+        # compatible servers omit it): the text is counted instead.
         return Observation(
-            model=getattr(response, "model", None) or None,
-            output_tokens=tokens,
-            tokens_source="usage",
-            # No usage (some compatible servers omit it): the text is counted instead.
-            text=self.response_text(response) if tokens is None else None,
+            getattr(response, "model", None) or None,
+            tokens,
+            "usage",
+            None,
+            self.response_text(response) if tokens is None else None,
         )
 
     def response_text(self, response: Any) -> list[str]:

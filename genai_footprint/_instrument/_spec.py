@@ -45,7 +45,8 @@ class Call:
 
 @dataclass(slots=True)
 class Observation:
-    """What the response (or the stream, once over) told us."""
+    """What the response (or the stream, once over) told us. Built once per call: the hot paths pass the fields
+    in order (a dataclass takes keywords at about twice the cost)."""
 
     model: str | None = None
     output_tokens: float | None = None
