@@ -372,24 +372,19 @@ def flat_bounds(impacts: Impacts) -> tuple[float, ...]:
     return bounds  # type: ignore[no-any-return]
 
 
-class PendingBounds:
-    """The 26 bounds of an estimate not read yet: the kernel and the request's tokens and latency.
+class PendingBounds(tuple[Any, ...]):
+    """The 26 bounds of an estimate not read yet: ``(kernel, output_tokens, latency_s)``.
 
     Used only where the bounds are sure to come out finite and ordered (``Prepared.lazy_tokens``), so
     computing them later cannot fail; an Impacts holding one reads, compares, copies and pickles as if
-    its bounds had been computed at once (each of those computes them first)."""
+    its bounds had been computed at once (each of those computes them first). A tuple: made in C, once per
+    instrumented call."""
 
-    __slots__ = ("kernel", "latency_s", "output_tokens")
-
-    def __init__(
-        self, kernel: Callable[[float, float | None], tuple[float, ...]], output_tokens: float, latency_s: float | None
-    ) -> None:
-        self.kernel = kernel
-        self.output_tokens = output_tokens
-        self.latency_s = latency_s
+    __slots__ = ()
 
     def compute(self) -> tuple[float, ...]:
-        flat = self.kernel(self.output_tokens, self.latency_s)
+        kernel, output_tokens, latency_s = self
+        flat: tuple[float, ...] = kernel(output_tokens, latency_s)
         if len(flat) != 26 or not _isfinite(sum(flat)):  # ruled out by Prepared.lazy_tokens; checked anyway
             raise ValueError(f"expected 26 finite impact bounds, got {flat!r}")
         return flat

@@ -98,7 +98,8 @@ def _eager_twin(impacts: gf.Impacts) -> gf.Impacts:
     """The same estimate with its bounds computed at once (as impacts_from_flat builds it)."""
     assert impacts.inputs is not None
     inputs = impacts.inputs
-    flat = impacts.__pydantic_private__["_bounds"].kernel(inputs.output_tokens, inputs.latency_s)  # type: ignore[index]
+    kernel = impacts.__pydantic_private__["_bounds"][0]  # type: ignore[index]
+    flat = kernel(inputs.output_tokens, inputs.latency_s)
     return impacts_from_flat(
         flat, methodology_version=impacts.methodology_version, inputs=inputs, warnings=impacts.warnings
     )

@@ -78,13 +78,17 @@ class _Base:
     usage_field = "completion_tokens"
     stream: bool | None = None  # None: the call's ``stream`` argument says
 
-    def _call(self, instance: Any, kwargs: dict[str, Any], settings: Settings) -> tuple[Call, str, bool]:
+    asks_stream_usage = False  # chat and legacy completions: a stream may be asked to end with its usage
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
         host, azure, zone = _client_facts(instance)
         call = new_call(self, settings, kwargs, zone, self.stream)  # type: ignore[arg-type]
         if azure:
             call.client = "azure"
             call.reads_headers = True
-        return call, host, azure
+        if call.stream and self.asks_stream_usage:
+            _ask_for_stream_usage(call, kwargs, host, azure)
+        return call
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:
         return _headers_zone(call, headers) if call.client == "azure" else None
@@ -210,11 +214,7 @@ def _stream_zone(endpoint: Any, call: Call, stream: Any) -> str | None:
 class ChatCompletions(_Base):
     """``chat.completions.create`` / ``parse`` (and everything built on them)."""
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        call, host, azure = self._call(instance, kwargs, settings)
-        if call.stream:
-            _ask_for_stream_usage(call, kwargs, host, azure)
-        return call
+    asks_stream_usage = True
 
     def stream_observer(self, call: Call, stream: Any) -> _ChoicesStreamObserver:
         return _ChoicesStreamObserver(call, _stream_zone(self, call, stream))
@@ -258,9 +258,6 @@ class Responses(_Base):
     """``responses.create`` / ``parse`` (and ``beta.responses``)."""
 
     usage_field = "output_tokens"
-
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        return self._call(instance, kwargs, settings)[0]
 
     def response_text(self, response: Any) -> list[str]:
         text = getattr(response, "output_text", None)

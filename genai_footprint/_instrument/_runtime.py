@@ -141,7 +141,9 @@ class Runtime:
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
-            _attach(result, self.complete(call, observation, end))
+            # _attach() written out (once per call); an object without an instance dict fails here and gets
+            # its None from the handler below, as _attach() would have failed too.
+            result.__dict__[_ATTR] = self.complete(call, observation, end)
         except Exception:
             _internal_error("after")
             _attach_none(result)
@@ -484,10 +486,23 @@ def make_parse_wrapper(target: Target, runtime: Runtime, original: Callable[...,
     """The replacement of a raw response's ``parse()`` (the SDK call itself happened in a wrapped method), in the
     forms of ``make_call_wrapper``."""
     if target.shape == "sync":
+        current = _CURRENT
 
         def method(*args: Any, **kwargs: Any) -> Any:
             parsed = original(*args, **kwargs)
-            return _parsed(runtime, args[0], parsed) if runtime.settings is not None else parsed
+            if runtime.settings is None:
+                return parsed
+            try:
+                # The common case written out (once per call): the SDK parsing a plain response inside an
+                # instrumented call whose endpoint reads no headers.
+                if _PENDING not in args[0].__dict__:
+                    call = current.get()
+                    if call is None or not call.reads_headers:
+                        return parsed
+            except Exception:
+                _internal_error("parse")
+                return parsed
+            return _parsed(runtime, args[0], parsed)
 
         return method
 
