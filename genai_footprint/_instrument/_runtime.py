@@ -633,10 +633,12 @@ class SyncStreamProxy(_StreamProxyBase):
         so an item costs a resume and the observer's call, not a method call with attribute lookups)."""
         on_item = self._self_observer.on_item
         call = self._self_call
+        first = True
         try:
-            item = next(iterator)
-            self._self_first = time.perf_counter()
-            while True:
+            for item in iterator:
+                if first:
+                    self._self_first = time.perf_counter()
+                    first = False
                 try:
                     keep = on_item(item)
                 except Exception:
@@ -644,14 +646,12 @@ class SyncStreamProxy(_StreamProxyBase):
                     keep = not _injected_usage_chunk(call, item)
                 if keep:
                     yield item
-                item = next(iterator)
-        except StopIteration:
-            self._self_finish(ended_early=False)
         except GeneratorExit:  # the proxy is being collected: close() or __del__ finishes the call
             raise
         except BaseException:
             self._self_finish(ended_early=True)
             raise
+        self._self_finish(ended_early=False)
 
     def close(self) -> Any:
         try:
@@ -688,10 +688,12 @@ class AsyncStreamProxy(_StreamProxyBase):
         """The SDK's items as the caller sees them, each shown to the observer (see ``SyncStreamProxy``)."""
         on_item = self._self_observer.on_item
         call = self._self_call
+        first = True
         try:
-            item = await iterator.__anext__()
-            self._self_first = time.perf_counter()
-            while True:
+            async for item in iterator:
+                if first:
+                    self._self_first = time.perf_counter()
+                    first = False
                 try:
                     keep = on_item(item)
                 except Exception:
@@ -699,14 +701,12 @@ class AsyncStreamProxy(_StreamProxyBase):
                     keep = not _injected_usage_chunk(call, item)
                 if keep:
                     yield item
-                item = await iterator.__anext__()
-        except StopAsyncIteration:
-            self._self_finish(ended_early=False)
         except GeneratorExit:  # the proxy is being collected or closed: close() or __del__ finishes the call
             raise
         except BaseException:
             self._self_finish(ended_early=True)
             raise
+        self._self_finish(ended_early=False)
 
     async def close(self) -> Any:
         try:
