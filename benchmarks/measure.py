@@ -211,7 +211,11 @@ def make_tool(name: str, provider: str) -> Tool:
 
 
 WORKER_BATCH = 256  # the export pipeline's wake-up size (genai_footprint._export._pipeline._WAKE_AT)
-SETTLE_CALLS = 10  # untimed calls after a switch, before the timed batch
+# Untimed calls after a switch, before the timed batch. Patching or restoring a class's methods changes its
+# type version: CPython 3.11's specialised instructions that checked the old one then miss, and are only
+# re-specialised after some 50 misses. A batch timed sooner pays that (init() then shutdown() then plain
+# calls: +4.8 µs a call with 10 settle calls, +1.7 µs with 60, Anthropic); an application pays it once.
+SETTLE_CALLS = 64
 
 
 class Switch:
@@ -357,7 +361,10 @@ def plan(case: Case, pair: float, seconds: float, spec: dict[str, Any]) -> tuple
     ``batch_ms`` (one stream at least), as many rounds as fit in ``seconds``, within ``min_rounds`` ..
     ``max_rounds``."""
     reps = 1 if case.chunks else max(1, round(spec["batch_ms"] / 1e3 / (pair / 2)))
-    rounds = int(seconds / (reps * pair))
+    # A round switches once on average (the side going first alternates), and each switch is followed by its
+    # settle calls (one stream for a stream case).
+    settle = 1 if case.chunks else SETTLE_CALLS
+    rounds = int(seconds / (reps * pair + settle * pair / 2))
     return max(spec["min_rounds"], min(spec["max_rounds"], rounds)), reps
 
 
@@ -475,7 +482,7 @@ def callgrind(spec: dict[str, Any], tool: Tool, all_cases: list[Case]) -> dict[s
                 continue
             reps = spec["streams"] if case.chunks else spec["calls"]
             for on in (False, True) if round_index % 2 == 0 else (True, False):
-                switch.set(on)
+                switch.set(on, settle=case.run, times=1 if case.chunks else SETTLE_CALLS)
                 gc.collect()
                 gc.disable()
                 marks.bench_zero()

@@ -72,8 +72,8 @@ class Sizes:
 
 FULL = Sizes(
     runs=5,
-    seconds_per_case=4.0,
-    batch_ms=5.0,
+    seconds_per_case=6.0,
+    batch_ms=10.0,
     min_rounds=8,
     max_rounds=1000,
     chunks=1000,
