@@ -14,11 +14,6 @@ from genai_footprint import _methodology
 from genai_footprint._errors import InvalidInputError, UnknownModelError, UnknownZoneError
 from genai_footprint._impacts import (
     _IMPACTS_FIELDS,
-    _NEW,
-    _SET_DICT,
-    _SET_EXTRA,
-    _SET_FIELDS_SET,
-    _SET_PRIVATE,
     ElectricityMix,
     EstimateInputs,
     Impacts,
@@ -28,6 +23,7 @@ from genai_footprint._impacts import (
     TokensSource,
     checked_impacts,
     impacts_from_flat,
+    typed_model,
 )
 from genai_footprint._registry import ModelRow, Registry, get_registry
 
@@ -400,26 +396,17 @@ def compute_positional(
         "measured_ttft_s": measured_ttft_s,
         "stream": stream,
     }
-    if len(values) != len(_ALL_INPUTS):  # prepare() gives every field but these eight: an internal error
-        raise ValueError(f"estimate inputs {sorted(values)} are not the fields {sorted(_ALL_INPUTS)}")
-    # typed_model(EstimateInputs, ...) written out, as below for the Impacts: this runs once per call.
-    inputs = _NEW(EstimateInputs)
-    _SET_DICT(inputs, values)
-    _SET_FIELDS_SET(inputs, _ALL_INPUTS)  # every field given: one shared set (see typed_model)
-    _SET_EXTRA(inputs, None)
-    _SET_PRIVATE(inputs, None)
+    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
+    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
     warnings = prepared.warnings + extra_warnings if extra_warnings else prepared.warnings
     if output_tokens <= prepared.lazy_tokens:
         # The bounds cannot fail: computed when first read (most calls' numbers are read later, if at all).
-        impacts = _NEW(Impacts)
-        _SET_DICT(
-            impacts,
+        return typed_model(
+            Impacts,
             {"methodology_version": prepared.method.VERSION, "inputs": inputs, "warnings": warnings, "calls": 1},
+            _IMPACTS_FIELDS,
+            {"_bounds": PendingBounds((prepared.kernel, output_tokens, latency_s))},
         )
-        _SET_FIELDS_SET(impacts, _IMPACTS_FIELDS)
-        _SET_EXTRA(impacts, None)
-        _SET_PRIVATE(impacts, {"_bounds": PendingBounds((prepared.kernel, output_tokens, latency_s))})
-        return impacts
     return checked_impacts(
         prepared.kernel(output_tokens, latency_s), prepared.method.VERSION, inputs, warnings, 1, prepared.ordered
     )

@@ -146,29 +146,20 @@ class _ChoicesStreamObserver(StreamTally):
         self.call = call
 
     def on_item(self, chunk: Any) -> bool:
-        # Once per streamed chunk, so written out flat: fields read directly, the common shape first — one
-        # choice whose delta carries content (a delta carries content, a refusal or tool calls; the other
-        # fields are read only when it has no content).
+        # Once per streamed chunk, so written out flat: fields read directly, content first (a delta carries
+        # content, a refusal or tool calls; the other fields are read only when it has no content).
         choices = chunk.choices
         if choices:
             if self.model is None and chunk.model:  # Azure's first chunk has model == ""
                 self.model = chunk.model
-            if len(choices) == 1:
-                delta = choices[0].delta
+            for choice in choices:
+                delta = choice.delta
                 if delta is not None:
                     content = delta.content
                     if content:
                         self.texts.append(content)
                     else:
                         self._other_texts(delta)
-            else:
-                for choice in choices:
-                    delta = choice.delta
-                    if delta is not None:
-                        if delta.content:
-                            self.texts.append(delta.content)
-                        else:
-                            self._other_texts(delta)
         elif self.model is None and chunk.model:
             self.model = chunk.model
         usage = chunk.usage

@@ -129,9 +129,7 @@ class Runtime:
     def after(self, call: Call, result: Any, end: float) -> Any:
         """Annotate ``result`` (or proxy it, for a stream); never raises."""
         try:
-            kind = _KINDS.get(type(result))
-            if kind is None:
-                kind = _kind(result)
+            kind = _kind(result)
             if kind == _RAW:
                 # with_raw_response / with_streaming_response: annotate what parse() gives. Until the body
                 # has been read (with_streaming_response reads it in parse()), the call has not ended.
@@ -141,9 +139,7 @@ class Runtime:
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
-            # _attach() written out (once per call); an object without an instance dict fails here and gets
-            # its None from the handler below, as _attach() would have failed too.
-            result.__dict__[_ATTR] = self.complete(call, observation, end)
+            _attach(result, self.complete(call, observation, end))
         except Exception:
             _internal_error("after")
             _attach_none(result)
@@ -397,9 +393,6 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
     current = _CURRENT
 
     if target.shape == "sync":
-        endpoint = target.endpoint
-        assert endpoint is not None
-        trackers = ACTIVE_TRACKERS.get
 
         def method(*args: Any, **kwargs: Any) -> Any:
             settings = runtime.settings
@@ -407,12 +400,7 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
             # only the outermost call counts.
             if settings is None or current.get() is not None or not args:
                 return original(*args, **kwargs)
-            try:  # begin_call(), written out: once per call
-                call: Call | None = endpoint.begin(args[0], args[1:], kwargs, settings)
-                call.trackers = trackers()  # type: ignore[union-attr]
-            except Exception:
-                _internal_error("begin")
-                call = None
+            call = begin_call(target, args[0], args[1:], kwargs, settings)
             if call is None:
                 result = original(*args, **kwargs)
                 _attach_none(result)
@@ -486,23 +474,10 @@ def make_parse_wrapper(target: Target, runtime: Runtime, original: Callable[...,
     """The replacement of a raw response's ``parse()`` (the SDK call itself happened in a wrapped method), in the
     forms of ``make_call_wrapper``."""
     if target.shape == "sync":
-        current = _CURRENT
 
         def method(*args: Any, **kwargs: Any) -> Any:
             parsed = original(*args, **kwargs)
-            if runtime.settings is None:
-                return parsed
-            try:
-                # The common case written out (once per call): the SDK parsing a plain response inside an
-                # instrumented call whose endpoint reads no headers.
-                if _PENDING not in args[0].__dict__:
-                    call = current.get()
-                    if call is None or not call.reads_headers:
-                        return parsed
-            except Exception:
-                _internal_error("parse")
-                return parsed
-            return _parsed(runtime, args[0], parsed)
+            return _parsed(runtime, args[0], parsed) if runtime.settings is not None else parsed
 
         return method
 
@@ -547,27 +522,24 @@ def _replacement(original: Any, target: Target, runtime: Runtime) -> Any:
         return None
     if target.wrapper is not None:
         wrapper = target.wrapper(target, runtime)
-        replacement = _adapted(original, wrapper) if sync else _AsyncMethod(original, wrapper)
+        if sync:
+            wrapper = _adapted(original, wrapper)
     elif target.hook == "call":
         wrapper = make_call_wrapper(target, runtime, original)
-        replacement = wrapper if sync else _AsyncMethod(original, wrapper)
     else:
         wrapper = make_parse_wrapper(target, runtime, original)
-        replacement = wrapper if sync else _AsyncMethod(original, wrapper)
-    if sync:
-        functools.update_wrapper(replacement, original)  # name, docs, signature (through __wrapped__)
-        replacement.__genai_footprint__ = True  # type: ignore[attr-defined]
-    return replacement
+    if not sync:
+        return _AsyncMethod(original, wrapper)
+    functools.update_wrapper(wrapper, original)  # name, docs, signature (through __wrapped__)
+    wrapper.__genai_footprint__ = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def installed(value: Any) -> bool:
     """Whether ``value`` (a class attribute) is a method replacement installed by genai_footprint."""
-    try:
-        return getattr(type(value), "__genai_footprint__", False) is True or (
-            isinstance(value, FunctionType) and value.__dict__.get("__genai_footprint__") is True
-        )
-    except Exception:
-        return False
+    return getattr(type(value), "__genai_footprint__", False) is True or (
+        isinstance(value, FunctionType) and value.__dict__.get("__genai_footprint__") is True
+    )
 
 
 # -- stream proxies -------------------------------------------------------------------------------------
