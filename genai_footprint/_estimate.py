@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
 from types import EllipsisType, ModuleType
 from typing import Any
@@ -171,6 +171,9 @@ class Prepared:
     # Up to this many output tokens the bounds are sure to come out finite and ordered, so an instrumented call
     # may leave them to be computed when first read (PendingBounds); 0: always compute and check at once.
     lazy_tokens: float = 0.0
+    # Every EstimateInputs field in the model's order, the per-call ones None: a call copies it and sets those
+    # (one dict of the final size; merging into a new dict would grow it, and re-allocate, as keys arrive).
+    inputs_template: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare(
@@ -293,7 +296,8 @@ def _prepared(
         with contextlib.suppress(ArithmeticError):
             if math.isfinite(sum(kernel(_LAZY_TOKENS, None))):
                 lazy_tokens = _LAZY_TOKENS
-    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, ordered, lazy_tokens)
+    template = {name: fixed_inputs.get(name) for name in EstimateInputs.model_fields}
+    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, ordered, lazy_tokens, template)
 
 
 _LAZY_TOKENS = 1e12
@@ -386,18 +390,16 @@ def compute_positional(
         model_served = str(model_served)
     # Every value below is already of its field's type (checked by prepare() and by the callers), so the
     # inputs are assembled without a second validation: this runs once per instrumented call.
-    values = {
-        **fixed,
-        "model_requested": model_requested,
-        "model_served": model_served,
-        "output_tokens": output_tokens,
-        "tokens_source": tokens_source,
-        "latency_s": latency_s,
-        "measured_ttft_s": measured_ttft_s,
-        "stream": stream,
-    }
-    # Every key is a field name: as many keys as fields means all of them (one shared set, see typed_model).
-    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS if len(values) == len(_ALL_INPUTS) else None)
+    values = prepared.inputs_template.copy()
+    values["model_requested"] = model_requested
+    values["model_served"] = model_served
+    values["output_tokens"] = output_tokens
+    values["tokens_source"] = tokens_source
+    values["latency_s"] = latency_s
+    values["measured_ttft_s"] = measured_ttft_s
+    values["stream"] = stream
+    # Every field is a key of the template: all of them are set (one shared set, see typed_model).
+    inputs = typed_model(EstimateInputs, values, _ALL_INPUTS)
     warnings = prepared.warnings + extra_warnings if extra_warnings else prepared.warnings
     if output_tokens <= prepared.lazy_tokens:
         # The bounds cannot fail: computed when first read (most calls' numbers are read later, if at all).

@@ -12,7 +12,14 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 import genai_footprint as gf
-from genai_footprint._impacts import ALL_KEYS, PendingBounds, flat_bounds, impacts_from_flat, range_at
+from genai_footprint._impacts import (
+    ALL_KEYS,
+    EstimateInputs,
+    PendingBounds,
+    flat_bounds,
+    impacts_from_flat,
+    range_at,
+)
 
 
 def _estimate(tokens: float = 400, model: str = "gpt-4o-mini") -> gf.Impacts:
@@ -273,3 +280,16 @@ def test_reproduce_matches_the_estimate() -> None:
     assert impacts.inputs is not None
     again = gf.reproduce(impacts.inputs, impacts.methodology_version)
     assert flat_bounds(again) == flat_bounds(impacts)
+
+
+def test_inputs_built_on_the_request_path_are_those_validation_builds() -> None:
+    """An estimate's inputs are assembled without validation: every field set, in the model's order, and the same
+    object in every respect (repr, dump, fields set) as validating the same values."""
+    inputs = _estimate().inputs
+    assert inputs is not None
+    validated = EstimateInputs.model_validate(inputs.model_dump())
+    assert list(inputs.__dict__) == list(EstimateInputs.model_fields)
+    assert repr(inputs) == repr(validated)
+    assert inputs == validated
+    assert inputs.model_dump() == validated.model_dump()
+    assert inputs.model_fields_set == set(EstimateInputs.model_fields)

@@ -496,3 +496,24 @@ def test_a_replaced_method_called_without_its_instance_raises_the_sdk_error() ->
     with pytest.raises(TypeError) as instrumented:
         Completions.create()
     assert str(instrumented.value) == str(plain.value)
+
+
+def test_record_builders_set_every_field_as_the_dataclass_init_does() -> None:
+    """The request path builds Call / Observation / CallEvent without their __init__; every field must be set,
+    to what the dataclass itself would hold (a field added later and forgotten in a builder fails here)."""
+    from genai_footprint._instrument import _spec
+
+    endpoint = _openai.CHAT
+    settings = Settings(zone="FRA")
+    built = _spec.new_call_record("openai", endpoint, settings, "gpt-4o-mini", True, "USA")
+    expected = _spec.Call("openai", endpoint, settings, "gpt-4o-mini", True, "USA", start=built.start)
+    assert built == expected
+    assert {f.name for f in dataclasses.fields(_spec.Call)} == set(_spec.Call.__slots__)
+
+    seen = _spec.observation("gpt-4o-mini-2024-07-18", 12, "tiktoken", "SWE", ["a", "b"])
+    assert seen == _spec.Observation("gpt-4o-mini-2024-07-18", 12, "tiktoken", "SWE", ["a", "b"])
+
+    values = (1.5, "openai", "a", "b", "c", "FRA", 3.0, "usage", 0.2, None, False, ("run",), None)
+    event = _spec.call_event(*values)
+    assert event == _spec.CallEvent(*values)
+    assert dataclasses.astuple(event) == values  # every field, in order

@@ -20,7 +20,15 @@ from genai_footprint._instrument._common import (
     record_call,
     send_request,
 )
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, StreamObserver, Target
+from genai_footprint._instrument._spec import (
+    Call,
+    Observation,
+    ProviderSpec,
+    Settings,
+    StreamObserver,
+    Target,
+    observation,
+)
 
 PROVIDER = "anthropic"
 TESTED = ((2, 12), (3,))
@@ -168,7 +176,7 @@ class MessagesEndpoint:
         tokens = getattr(usage, "output_tokens", None)
         counted = isinstance(tokens, int)
         # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call.
-        return Observation(
+        return observation(
             getattr(response, "model", None) or None,
             tokens if counted else None,
             "usage",

@@ -22,7 +22,17 @@ from genai_footprint._instrument._runtime import (
     _StreamProxyBase,
     begin_call,
 )
-from genai_footprint._instrument._spec import Call, Endpoint, Observation, Settings, Shape, StreamObserver, Target
+from genai_footprint._instrument._spec import (
+    Call,
+    Endpoint,
+    Observation,
+    Settings,
+    Shape,
+    StreamObserver,
+    Target,
+    new_call_record,
+    observation,
+)
 
 
 def given(value: Any) -> bool:
@@ -98,8 +108,7 @@ def new_call(
 ) -> Call:
     """The Call of one SDK call (once per call: the hot callers pass every argument in order)."""
     model = kwargs.get(model_key)
-    # Positional: (provider, endpoint, settings, model_requested, stream, zone_hint); once per call.
-    return Call(
+    return new_call_record(
         endpoint.provider,
         endpoint,
         settings,
@@ -123,7 +132,7 @@ class StreamTally:
         self.zone = zone
 
     def result(self) -> Observation:
-        return Observation(self.model, self.tokens, "usage", self.zone, self.texts)  # positional: see Observation
+        return observation(self.model, self.tokens, "usage", self.zone, self.texts)
 
 
 # -- stream helpers (OpenAI's and Anthropic's ``.stream()``) ---------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genai_footprint._instrument._common import StreamTally, attr, given, host_zone, new_call
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, observation
 
 PROVIDER = "mistralai"
 
@@ -249,7 +249,7 @@ class Completions(_Base):
             texts = []
             for choice in getattr(response, "choices", None) or ():
                 _message_texts(getattr(choice, "message", None), texts)
-        return Observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
+        return observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _CompletionStreamObserver:
         return _CompletionStreamObserver(self._stream_zone(call, stream))
@@ -297,7 +297,7 @@ class Conversations(_Base):
             texts = []
             for entry in outputs:
                 _message_texts(entry, texts)
-        return Observation(model, tokens, "usage", None, texts)
+        return observation(model, tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ConversationStreamObserver:
         return _ConversationStreamObserver(self._stream_zone(call, stream))
@@ -343,7 +343,7 @@ class Responses(_Base):
             texts = []
             for item in getattr(response, "output", None) or ():
                 _message_texts(item, texts)
-        return Observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
+        return observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(self._stream_zone(call, stream))

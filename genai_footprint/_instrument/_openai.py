@@ -25,7 +25,7 @@ from genai_footprint._instrument._common import (
     region_zone,
     send_request,
 )
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, observation
 
 PROVIDER = "openai"
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
@@ -98,7 +98,7 @@ class _Base:
         tokens = getattr(usage, self.usage_field, None) if usage is not None else None
         # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call. No usage (some
         # compatible servers omit it): the text is counted instead.
-        return Observation(
+        return observation(
             getattr(response, "model", None) or None,
             tokens,
             "usage",
