@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Real
 from types import EllipsisType, ModuleType
 from typing import Any
@@ -163,7 +163,10 @@ class Prepared:
     """Everything about an estimate that does not depend on the request's tokens and latency."""
 
     method: ModuleType
-    fixed_inputs: dict[str, Any]  # EstimateInputs fields known before the call
+    # Every EstimateInputs field in the model's order: those known before the call, the per-call ones None. A
+    # call copies it and sets those (one dict of the final size; merging into a new dict would grow it, and
+    # re-allocate, as keys arrive).
+    fixed_inputs: dict[str, Any]
     warnings: tuple[ImpactWarning, ...]
     compute_kwargs: dict[str, Any]  # methodology inputs known before the call
     kernel: Callable[[float, float | None], tuple[float, ...]]  # (tokens, latency) -> the 26 bounds
@@ -171,9 +174,6 @@ class Prepared:
     # Up to this many output tokens the bounds are sure to come out finite and ordered, so an instrumented call
     # may leave them to be computed when first read (PendingBounds); 0: always compute and check at once.
     lazy_tokens: float = 0.0
-    # Every EstimateInputs field in the model's order, the per-call ones None: a call copies it and sets those
-    # (one dict of the final size; merging into a new dict would grow it, and re-allocate, as keys arrive).
-    inputs_template: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare(
@@ -296,8 +296,8 @@ def _prepared(
         with contextlib.suppress(ArithmeticError):
             if math.isfinite(sum(kernel(_LAZY_TOKENS, None))):
                 lazy_tokens = _LAZY_TOKENS
-    template = {name: fixed_inputs.get(name) for name in EstimateInputs.model_fields}
-    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, ordered, lazy_tokens, template)
+    fixed_inputs = {name: fixed_inputs.get(name) for name in EstimateInputs.model_fields}
+    return Prepared(method, fixed_inputs, warnings, kwargs, kernel, ordered, lazy_tokens)
 
 
 _LAZY_TOKENS = 1e12
@@ -390,7 +390,7 @@ def compute_positional(
         model_served = str(model_served)
     # Every value below is already of its field's type (checked by prepare() and by the callers), so the
     # inputs are assembled without a second validation: this runs once per instrumented call.
-    values = prepared.inputs_template.copy()
+    values = fixed.copy()
     values["model_requested"] = model_requested
     values["model_served"] = model_served
     values["output_tokens"] = output_tokens
@@ -398,7 +398,7 @@ def compute_positional(
     values["latency_s"] = latency_s
     values["measured_ttft_s"] = measured_ttft_s
     values["stream"] = stream
-    # Every field is a key of the template: all of them are set (one shared set, see typed_model).
+    # Every field is a key of fixed_inputs: all of them are set (one shared set, see typed_model).
     inputs = typed_model(EstimateInputs, values, _ALL_INPUTS)
     warnings = prepared.warnings + extra_warnings if extra_warnings else prepared.warnings
     if output_tokens <= prepared.lazy_tokens:
