@@ -32,6 +32,7 @@ from typing import Any, Protocol
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fakes
+import stats
 
 OURS, PEER = "genai_footprint", "ecologits"
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -294,40 +295,8 @@ def fresh(tool: Tool, all_cases: list[Case]) -> dict[str, Any]:
     return result
 
 
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, median, q3
-
-
 def summarise(case: Case, reps: int, plain: list[float], instrumented: list[float], ok: bool) -> dict[str, Any]:
-    """Medians of each side, and the median and quartiles of the per-round differences (µs)."""
-    diffs = [(i - p) * 1e6 for p, i in zip(plain, instrumented, strict=True)]
-    q1, median, q3 = _quartiles(diffs)
-    plain_us = statistics.median(plain) * 1e6
-    out: dict[str, Any] = {
-        "rounds": len(diffs),
-        "reps": reps,
-        "chunks": case.chunks,
-        "annotated": ok,
-        "plain_us": plain_us,
-        "instrumented_us": statistics.median(instrumented) * 1e6,
-        "extra_us": median,
-        "extra_q1_us": q1,
-        "extra_q3_us": q3,
-        "extra_pct": median / plain_us * 100,
-        "extra_q1_pct": q1 / plain_us * 100,
-        "extra_q3_pct": q3 / plain_us * 100,
-    }
-    if case.chunks:
-        out |= {
-            "plain_per_chunk_us": plain_us / case.chunks,
-            "extra_per_chunk_us": median / case.chunks,
-            "extra_per_chunk_q1_us": q1 / case.chunks,
-            "extra_per_chunk_q3_us": q3 / case.chunks,
-        }
-    return out
+    return stats.summary(case.chunks, reps, plain, instrumented, ok)
 
 
 def usable_cases(switch: Switch, all_cases: list[Case]) -> tuple[dict[str, float], dict[str, Any]]:

@@ -25,6 +25,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stats
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 MEASURE = BENCH / "measure.py"
@@ -68,6 +72,7 @@ class Sizes:
     estimate_calls: int
     callgrind_rounds: int
     callgrind_calls: int
+    processes: int  # fresh processes the steady cases of genai_footprint are measured in, ``seconds_per_case`` shared
 
 
 FULL = Sizes(
@@ -80,6 +85,7 @@ FULL = Sizes(
     estimate_calls=20_000,
     callgrind_rounds=2,
     callgrind_calls=5,
+    processes=3,
 )
 QUICK = Sizes(
     runs=1,
@@ -91,6 +97,7 @@ QUICK = Sizes(
     estimate_calls=200,
     callgrind_rounds=1,
     callgrind_calls=2,
+    processes=2,
 )
 
 
@@ -193,29 +200,53 @@ def _spec(sizes: Sizes, **fields: Any) -> dict[str, Any]:
 
 
 def bench_provider(provider: str, tools: list[str], sizes: Sizes) -> dict[str, Any]:
-    """Per tool: medians of import / init / first call over ``runs`` fresh processes, and the steady cases."""
-    steady = {tool: job(_spec(sizes, job="steady", tool=tool, provider=provider)) for tool in tools}
-    fresh: dict[str, list[dict[str, Any] | str]] = {tool: [steady[tool]] for tool in tools}
-    for _ in range(sizes.runs - 1):
+    """Per tool: medians of import / init / first call over ``runs`` fresh processes, and the steady cases.
+
+    genai_footprint's steady cases run in ``sizes.processes`` processes, sharing the time of one, and their
+    rounds are put together: what a process adds can move by a microsecond a chunk with where its objects and
+    code happen to lie in memory, the same on both sides of its rounds, so one process alone is one sample of
+    that. The peer's figures are far from any budget and are measured in one process."""
+    steady: dict[str, list[dict[str, Any] | str]] = {}
+    for tool in tools:
+        count = sizes.processes if tool == OURS else 1
+        share = replace(sizes, seconds_per_case=sizes.seconds_per_case / count)
+        steady[tool] = [job(_spec(share, job="steady", tool=tool, provider=provider)) for _ in range(count)]
+    fresh: dict[str, list[dict[str, Any] | str]] = {tool: list(steady[tool]) for tool in tools}
+    for _ in range(sizes.runs - min(len(runs) for runs in steady.values())):
         for tool in tools:  # taking turns, so a busy spell of the machine hits both tools
-            fresh[tool].append(job(_spec(sizes, job="fresh", tool=tool, provider=provider)))
+            if len(fresh[tool]) < sizes.runs:
+                fresh[tool].append(job(_spec(sizes, job="fresh", tool=tool, provider=provider)))
     out: dict[str, Any] = {}
     for tool in tools:
-        first = steady[tool]
-        if isinstance(first, str):
-            out[tool] = dict.fromkeys(FRESH_KEYS, first) | {"cases": dict.fromkeys(CASES[provider], first)}
+        failed = next((run for run in steady[tool] if isinstance(run, str)), None)
+        if failed is not None:
+            out[tool] = dict.fromkeys(FRESH_KEYS, failed) | {"cases": dict.fromkeys(CASES[provider], failed)}
             continue
         figures: dict[str, Any] = {"runs": len(fresh[tool])}
         for key in FRESH_KEYS:
             values = [run[key] if isinstance(run, dict) else run for run in fresh[tool]]
             numbers = [v for v in values if isinstance(v, int | float)]
             figures[key] = statistics.median(numbers) if numbers else values[0]
-        out[tool] = figures | {"cases": first["cases"]}
+        out[tool] = figures | {"cases": _pooled_cases([run for run in steady[tool] if isinstance(run, dict)])}
     return out
 
 
+def _pooled_cases(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each case's rounds from every process together; a case that failed in any process is that failure."""
+    cases: dict[str, Any] = {}
+    for name in runs[0]["cases"]:
+        parts = [run["cases"][name] for run in runs]
+        failed = next((part for part in parts if isinstance(part, str)), None)
+        cases[name] = failed if failed is not None else stats.pooled(parts)
+    return cases
+
+
 def bench_tracker(sizes: Sizes) -> dict[str, Any] | str:
-    return job(_spec(sizes, job="tracker"))
+    result = job(_spec(sizes, job="tracker"))
+    if isinstance(result, dict):
+        for arm in ("instrumented", "tracked", "tracked_request_path"):
+            del result[arm]["samples"]
+    return result
 
 
 # -- instruction counts -----------------------------------------------------------------------------------
@@ -388,6 +419,12 @@ def _extra(figures: Any, per_chunk: bool) -> str:
     if not isinstance(figures, dict):
         return str(figures)
     note = "" if figures["annotated"] else " (no impacts on the result)"
+    processes = figures.get("processes", 1)
+    if processes > 1:  # how far apart the processes' own medians were
+        scale = figures["chunks"] if per_chunk else 1
+        low, high = figures["extra_process_min_us"] / scale, figures["extra_process_max_us"] / scale
+        digits = 2 if per_chunk else 0
+        note += f"; {processes} processes: {low:+.{digits}f} to {high:+.{digits}f} µs"
     if per_chunk:
         median, q1, q3 = (figures[f"extra_per_chunk{k}_us"] for k in ("", "_q1", "_q3"))
         return f"{median:+.2f} µs [{q1:.2f}–{q3:.2f}]{note}"
@@ -415,7 +452,8 @@ def render(results: dict[str, Any]) -> str:
         f"Measured {results['date']} on {results['machine']} (load average {results['load_average']:.1f} at "
         "start) by `benchmarks/run.py`; method in `benchmarks/README.md`. Extra time: median over short rounds "
         "that alternate plain and instrumented calls on the same client, in process CPU time, interquartile "
-        "range in brackets; ? marks a budget that falls inside that range."
+        "range in brackets, then the lowest and highest median of the processes whose rounds were put together; "
+        "? marks a budget that falls inside the interquartile range."
         + (f" {peer_name} (the peer) is measured the same way, in processes of its own." if peer_name else ""),
         "",
         "| what | figure | budget |",

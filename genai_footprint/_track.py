@@ -1,11 +1,14 @@
 """``track()``: add up the impacts of every instrumented call made inside a block or a function.
 
 Built on contextvars: concurrent asyncio tasks and threads never mix their trackers. A tracker keeps one
-running total per model, not per call, so a million calls cost no more memory than one.
+running total per model, not per call, so a million calls cost no more memory than one: the calls that
+finished since the totals were last brought up to date wait in a short queue (at most ``FOLD_AT``), and are
+added in the order they finished, when the queue is full or the run is read.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import operator
@@ -18,6 +21,11 @@ from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, flat_bounds, impacts_from_flat
 
 _add = operator.add
+
+# Finished calls a run holds before adding them into its totals. Adding 64 at a time, in one loop, costs a
+# call less than adding each as it ends (the totals' code and objects stay warm); the sums are the same,
+# bit for bit, since the calls are added one by one in the order they finished.
+FOLD_AT = 64
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,54 +78,83 @@ class Run:
         self._total = _Totals()
         self._by_model: dict[str, _Totals] = {}
         self._unestimated: dict[str, int] = {}
+        # Calls not added into the totals yet: (provider, model, impacts), in the order they finished.
+        self._pending: collections.deque[tuple[str, str | None, Impacts | None]] = collections.deque()
 
     def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
         """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
-        with self._lock:
+        if impacts is not None and type(impacts) is not Impacts and not isinstance(impacts, Impacts):
+            from genai_footprint._errors import InvalidInputError
+
+            raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
+        pending = self._pending
+        pending.append((provider, model, impacts))  # atomic: no lock on the request path
+        if len(pending) >= FOLD_AT:
+            with self._lock:
+                self._fold()
+
+    def _fold(self) -> None:
+        """Add the waiting calls into the totals, oldest first (the caller holds the lock)."""
+        pending = self._pending
+        by_model = self._by_model
+        total = self._total
+        last_key: tuple[str, str | None] | None = None
+        totals: _Totals = total
+        for _ in range(len(pending)):  # calls appended meanwhile wait for the next fold
+            provider, model, impacts = pending.popleft()
             if impacts is None:
                 key = f"{provider}/{model or '?'}"
                 self._unestimated[key] = self._unestimated.get(key, 0) + 1
-                return
+                continue
             flat, fields = flat_bounds(impacts), impacts.__dict__
-            self._total.add(flat, fields)
+            total.add(flat, fields)
             inputs = fields["inputs"]
-            resolved = inputs.model_resolved if inputs is not None else None
-            key = f"{provider}/{resolved or model or '?'}"
-            totals = self._by_model.get(key)
-            if totals is None:
-                totals = self._by_model[key] = _Totals()
+            resolved = (inputs.model_resolved if inputs is not None else None) or model
+            if (provider, resolved) != last_key:  # consecutive calls mostly share their model
+                last_key = (provider, resolved)
+                name = f"{provider}/{resolved or '?'}"
+                found = by_model.get(name)
+                if found is None:
+                    found = by_model[name] = _Totals()
+                totals = found
             totals.add(flat, fields)
 
     @property
     def impacts(self) -> Impacts | None:
         with self._lock:
+            self._fold()
             return self._total.impacts()
 
     @property
     def calls(self) -> int:
         """Every instrumented call that finished inside the block, estimated or not."""
         with self._lock:
+            self._fold()
             return self._total.calls + sum(self._unestimated.values())
 
     @property
     def estimated_calls(self) -> int:
         with self._lock:
+            self._fold()
             return self._total.calls
 
     @property
     def unestimated_calls(self) -> int:
         with self._lock:
+            self._fold()
             return sum(self._unestimated.values())
 
     @property
     def unestimated_models(self) -> dict[str, int]:
         with self._lock:
+            self._fold()
             return dict(self._unestimated)
 
     @property
     def by_model(self) -> dict[str, Impacts]:
         """``"provider/model"`` → that model's total impacts (``.calls`` says how many calls)."""
         with self._lock:
+            self._fold()
             out = {key: totals.impacts() for key, totals in self._by_model.items()}
         return {key: value for key, value in out.items() if value is not None}
 

@@ -46,6 +46,8 @@ STREAM_KEYS = CALL_KEYS | {
     "extra_per_chunk_q1_us",
     "extra_per_chunk_q3_us",
 }
+# A provider's cases are measured in several processes, their rounds put together.
+POOLED_KEYS = {"processes", "extra_process_min_us", "extra_process_max_us"}
 PACKAGE_KEYS = {
     "import_ms",
     "import_after_pydantic_ms",
@@ -80,8 +82,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_case(figures: dict[str, Any], stream: bool) -> None:
-    assert set(figures) == (STREAM_KEYS if stream else CALL_KEYS)
+def _check_case(figures: dict[str, Any], stream: bool, processes: int = 0) -> None:
+    assert set(figures) == (STREAM_KEYS if stream else CALL_KEYS) | (POOLED_KEYS if processes else set())
     assert all(_is_number(figures[key]) for key in set(figures) - {"annotated"})
     assert figures["rounds"] >= 1
     assert figures["reps"] >= 1
@@ -104,8 +106,12 @@ def test_every_figure_of_genai_footprint(smoke: tuple[dict[str, Any], str], prov
     assert set(figures["cases"]) == CASES[provider]
     for case, case_figures in figures["cases"].items():
         assert isinstance(case_figures, dict), (case, case_figures)
-        _check_case(case_figures, stream=case != "call")
+        _check_case(case_figures, stream=case != "call", processes=2)
         assert case_figures["annotated"] is True  # the instrumented side really carried impacts
+        # --quick: two processes of at least two rounds each, all of them in the figure
+        assert case_figures["processes"] == 2
+        assert case_figures["rounds"] == 2 * 2
+        assert case_figures["extra_process_min_us"] <= case_figures["extra_process_max_us"]
 
 
 @pytest.mark.skipif(not PEER_INSTALLED, reason="the peer (ecologits) is not installed")
@@ -121,7 +127,8 @@ def test_peer_side_by_side(smoke: tuple[dict[str, Any], str], provider: str) -> 
         if isinstance(case_figures, str):
             assert case_figures.startswith("fails: ")
         else:
-            _check_case(case_figures, stream=case != "call")
+            _check_case(case_figures, stream=case != "call", processes=1)
+            assert case_figures["processes"] == 1
 
 
 def test_tracker_with_exporter(smoke: tuple[dict[str, Any], str]) -> None:

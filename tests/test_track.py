@@ -8,6 +8,7 @@ test has its own impacts and a total is only right if exactly the right calls we
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import json
 import logging
@@ -22,8 +23,9 @@ import openai
 import pytest
 
 import genai_footprint as gf
-from genai_footprint._impacts import ALL_KEYS, Impacts, range_at
+from genai_footprint._impacts import ALL_KEYS, Impacts, flat_bounds, range_at
 from genai_footprint._instrument import _tokens
+from genai_footprint._track import FOLD_AT
 
 MINI = "gpt-4o-mini"
 MINI_SERVED = "gpt-4o-mini-2024-07-18"
@@ -176,7 +178,7 @@ def _sized_state(run: gf.Run) -> dict[str, int]:
             names += [n for n in getattr(cls, "__slots__", ()) if hasattr(obj, n)]
         for name in names:
             value = getattr(obj, name)
-            if isinstance(value, (list, tuple, dict, set, frozenset, str)):
+            if isinstance(value, (list, tuple, dict, set, frozenset, str, collections.deque)):
                 sizes[f"{prefix}{name}"] = len(value)
             if isinstance(value, dict):
                 for key, item in value.items():
@@ -666,17 +668,108 @@ def test_by_model_keeps_one_total_per_resolved_model(client: openai.OpenAI) -> N
 def test_memory_is_per_model_not_per_call(client: openai.OpenAI) -> None:
     with gf.track("many") as run:
         first = [chat(client, n) for n in (1, 2, 3)]
+        assert run.calls == 3  # reading brings the totals up to date
         sizes_early = _sized_state(run)
+        assert sizes_early["_pending"] == 0
         bounds_early = len(run._total.bounds)
         energy = math.fsum(r.impacts.energy.max for r in first)
+        waiting = []
         for i in range(1997):
             energy += chat(client, i % 97 + 1).impacts.energy.max
+            waiting.append(len(run._pending))
+    # Between reads, finished calls wait in a queue that never holds more than FOLD_AT of them.
+    assert max(waiting) == FOLD_AT - 1
     assert run.calls == 2000
     assert run.impacts.calls == 2000
     assert math.isclose(run.impacts.energy.max, energy, rel_tol=1e-9)
     assert len(run._by_model) == 1
     assert len(run._total.bounds) == bounds_early == 2 * len(ALL_KEYS)
-    assert _sized_state(run) == sizes_early  # no list, dict or set grew with the calls
+    assert _sized_state(run) == sizes_early  # once read, no list, dict, set or queue grew with the calls
+
+
+def test_totals_are_the_running_sums_in_finishing_order_across_folds(client: openai.OpenAI) -> None:
+    # Runs of one model and of the other, read once between two folds: every total, the run's and each
+    # model's, is the sum of its calls' bounds added one by one in the order the calls finished.
+    models = [MINI if (i // 3) % 2 == 0 else BIG for i in range(2 * FOLD_AT + 21)]
+    with gf.track("order") as run:
+        responses = []
+        for i, model in enumerate(models):
+            responses.append(chat(client, i % 37 + 1, model=model))
+            if i == FOLD_AT + 6:
+                assert run.calls == i + 1
+    expected: dict[str, list[float]] = {}
+    total = [0.0] * (2 * len(ALL_KEYS))
+    for response in responses:
+        flat = flat_bounds(response.impacts)
+        total = [a + b for a, b in zip(total, flat, strict=True)]
+        key = f"openai/{response.impacts.inputs.model_resolved}"
+        sums = expected.get(key, [0.0] * len(flat))
+        expected[key] = [a + b for a, b in zip(sums, flat, strict=True)]
+    assert run.impacts is not None
+    assert list(flat_bounds(run.impacts)) == total  # bit for bit
+    by_model = run.by_model
+    assert set(by_model) == set(expected) == {f"openai/{MINI_SERVED}", f"openai/{BIG_SERVED}"}
+    for key, sums in expected.items():
+        assert list(flat_bounds(by_model[key])) == sums, key
+    assert by_model[f"openai/{MINI_SERVED}"].calls == models.count(MINI)
+
+
+def test_adds_from_many_threads_while_others_read_lose_nothing() -> None:
+    one = gf.estimate("openai", "gpt-4o-mini", output_tokens=120, latency_s=1.5)
+    other = gf.estimate("anthropic", "claude-3-5-haiku-latest", output_tokens=40, latency_s=0.7)
+    run = gf.Run("shared", ())
+    barrier = threading.Barrier(9)
+    stop = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def adder(i: int) -> None:
+        try:
+            barrier.wait()
+            for j in range(500):
+                if j % 5 == 4:
+                    run.add("openai", "no-such-model", None)
+                elif i % 2:
+                    run.add("anthropic", "claude-3-5-haiku-latest", other)
+                else:
+                    run.add("openai", "gpt-4o-mini", one)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+
+    def reader() -> None:
+        barrier.wait()
+        while not stop.is_set():
+            seen.append(run.calls)
+            assert run.by_model is not None
+
+    threads = [threading.Thread(target=adder, args=(i,)) for i in range(8)]
+    watcher = threading.Thread(target=reader)
+    for t in [*threads, watcher]:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    assert not errors, errors
+    assert seen == sorted(seen)  # a count read never goes back
+    assert run.calls == 4000
+    assert run.unestimated_calls == 800
+    assert run.unestimated_models == {"openai/no-such-model": 800}
+    by_model = run.by_model
+    keys = (f"openai/{one.inputs.model_resolved}", f"anthropic/{other.inputs.model_resolved}")
+    assert set(by_model) == set(keys)
+    assert by_model[keys[0]].calls == by_model[keys[1]].calls == 1600
+    assert run.impacts is not None and run.impacts.calls == 3200
+    want = math.fsum([one.energy.max] * 1600 + [other.energy.max] * 1600)
+    assert math.isclose(run.impacts.energy.max, want, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [{"energy": 1.0}, 3.5, "impacts"])
+def test_add_refuses_what_is_not_impacts(bad: Any) -> None:
+    run = gf.Run("mine", ())
+    with pytest.raises(gf.InvalidInputError, match="impacts"):
+        run.add("openai", "gpt-4o-mini", bad)
+    assert run.calls == 0
 
 
 # -- arguments ------------------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""The summary of a plain-vs-instrumented comparison, from its rounds; shared by ``measure.py`` (one process)
+and ``run.py`` (the rounds of several processes put together)."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+def summary(chunks: int, reps: int, plain: list[float], instrumented: list[float], annotated: bool) -> dict[str, Any]:
+    """Medians of each side (s per call, one entry a round), and the median and quartiles of the per-round
+    differences (µs); ``samples`` keeps the rounds themselves, for ``pooled``."""
+    diffs = [(i - p) * 1e6 for p, i in zip(plain, instrumented, strict=True)]
+    q1, median, q3 = quartiles(diffs)
+    plain_us = statistics.median(plain) * 1e6
+    out: dict[str, Any] = {
+        "rounds": len(diffs),
+        "reps": reps,
+        "chunks": chunks,
+        "annotated": annotated,
+        "plain_us": plain_us,
+        "instrumented_us": statistics.median(instrumented) * 1e6,
+        "extra_us": median,
+        "extra_q1_us": q1,
+        "extra_q3_us": q3,
+        "extra_pct": median / plain_us * 100,
+        "extra_q1_pct": q1 / plain_us * 100,
+        "extra_q3_pct": q3 / plain_us * 100,
+    }
+    if chunks:
+        out |= {
+            "plain_per_chunk_us": plain_us / chunks,
+            "extra_per_chunk_us": median / chunks,
+            "extra_per_chunk_q1_us": q1 / chunks,
+            "extra_per_chunk_q3_us": q3 / chunks,
+        }
+    return out | {"samples": {"plain": plain, "instrumented": instrumented}}
+
+
+def pooled(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case measured in several processes: the summary of all their rounds together, with the number of
+    processes and the lowest and highest of their own medians (how much a process's memory layout moves the
+    figure). Without ``samples``."""
+    plain = [value for part in parts for value in part["samples"]["plain"]]
+    instrumented = [value for part in parts for value in part["samples"]["instrumented"]]
+    first = parts[0]
+    out = summary(first["chunks"], first["reps"], plain, instrumented, all(part["annotated"] for part in parts))
+    del out["samples"]
+    medians = [part["extra_us"] for part in parts]
+    return out | {"processes": len(parts), "extra_process_min_us": min(medians), "extra_process_max_us": max(medians)}
