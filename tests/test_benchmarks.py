@@ -190,3 +190,25 @@ def test_callgrind_dumps_are_read_per_case_and_side(tmp_path: Path, monkeypatch:
     assert stream["plain_instructions_per_chunk"] == pytest.approx(8_000)
     assert run._cg_extra(call, per_chunk=False) == "+110 k [+100 k – +120 k] ×1.110"
     assert run._cg_extra(stream, per_chunk=True) == "+1 k [+1 k – +1 k] ×1.125"
+
+
+def test_cases_from_several_processes_are_pooled_round_by_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _load_run(monkeypatch)
+    stats = sys.modules["stats"]  # run.py's own summary module
+    us = 1e-6
+    # Two processes whose layouts differ: the first adds about 2 µs a chunk, the second about 4.
+    first = stats.summary(1000, 1, [100_000 * us] * 3, [102_000 * us, 101_500 * us, 102_500 * us], True)
+    second = stats.summary(1000, 1, [100_000 * us] * 2, [104_000 * us, 104_200 * us], True)
+    assert first["extra_us"] == pytest.approx(2000) and second["extra_us"] == pytest.approx(4100)
+    cases = run._pooled_cases([{"cases": {"stream": first}}, {"cases": {"stream": second}}])
+    pooled = cases["stream"]
+    assert "samples" not in pooled
+    assert pooled["processes"] == 2 and pooled["rounds"] == 5
+    # the median of the five rounds (2000, 1500, 2500, 4000, 4200), not of the two processes' medians
+    assert pooled["extra_us"] == pytest.approx(2500)
+    assert pooled["extra_per_chunk_us"] == pytest.approx(2.5)
+    assert (pooled["extra_process_min_us"], pooled["extra_process_max_us"]) == pytest.approx((2000, 4100))
+    assert run._extra(pooled, per_chunk=True) == "+2.50 µs [2.00–4.00]; 2 processes: +2.00 to +4.10 µs"
+    # a case that failed in any process is that failure
+    failed = run._pooled_cases([{"cases": {"stream": first}}, {"cases": {"stream": "fails: boom"}}])
+    assert failed == {"stream": "fails: boom"}
