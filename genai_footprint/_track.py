@@ -83,7 +83,7 @@ class Run:
 
     def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
         """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
-        if impacts is not None and type(impacts) is not Impacts and not isinstance(impacts, Impacts):
+        if impacts is not None and not isinstance(impacts, Impacts):
             from genai_footprint._errors import InvalidInputError
 
             raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
@@ -96,10 +96,6 @@ class Run:
     def _fold(self) -> None:
         """Add the waiting calls into the totals, oldest first (the caller holds the lock)."""
         pending = self._pending
-        by_model = self._by_model
-        total = self._total
-        last_key: tuple[str, str | None] | None = None
-        totals: _Totals = total
         for _ in range(len(pending)):  # calls appended meanwhile wait for the next fold
             provider, model, impacts = pending.popleft()
             if impacts is None:
@@ -107,16 +103,13 @@ class Run:
                 self._unestimated[key] = self._unestimated.get(key, 0) + 1
                 continue
             flat, fields = flat_bounds(impacts), impacts.__dict__
-            total.add(flat, fields)
+            self._total.add(flat, fields)
             inputs = fields["inputs"]
-            resolved = (inputs.model_resolved if inputs is not None else None) or model
-            if (provider, resolved) != last_key:  # consecutive calls mostly share their model
-                last_key = (provider, resolved)
-                name = f"{provider}/{resolved or '?'}"
-                found = by_model.get(name)
-                if found is None:
-                    found = by_model[name] = _Totals()
-                totals = found
+            resolved = inputs.model_resolved if inputs is not None else None
+            key = f"{provider}/{resolved or model or '?'}"
+            totals = self._by_model.get(key)
+            if totals is None:
+                totals = self._by_model[key] = _Totals()
             totals.add(flat, fields)
 
     @property
