@@ -172,9 +172,11 @@ def chat_chunks(
     include_usage: bool = False,
     azure: bool = False,
     tool_call: bool = False,
+    usage_on_finish: bool = False,
 ) -> list[dict[str, Any]]:
     """The chunks of a chat stream, as the API sends them; with ``include_usage`` every chunk has
-    ``usage: null`` and a last chunk with no choices carries the usage."""
+    ``usage: null`` and a last chunk with no choices carries the usage. ``usage_on_finish``: as some
+    OpenAI-compatible servers do, the usage rides on the last chunk with choices (the one with finish_reason)."""
     out: list[dict[str, Any]] = []
     if azure:
         out.append(AZURE_PROMPT_FILTER_CHUNK)
@@ -218,7 +220,12 @@ def chat_chunks(
         for piece in pieces:
             add([ChunkChoice(index=i, delta=ChoiceDelta(content=piece)) for i in range(n)])
     finish = "tool_calls" if tool_call else "stop"
-    add([ChunkChoice(index=i, delta=ChoiceDelta(), finish_reason=finish) for i in range(n)])
+    last = [ChunkChoice(index=i, delta=ChoiceDelta(), finish_reason=finish) for i in range(n)]
+    if usage_on_finish:
+        usage = chat_usage(completion_tokens, reasoning_tokens=reasoning_tokens)
+        out.append(_chunk(model, last, with_usage_field=True, usage=usage))
+        return out
+    add(last)
     if include_usage:
         usage = chat_usage(completion_tokens, reasoning_tokens=reasoning_tokens)
         out.append(_chunk(model, [], with_usage_field=True, usage=usage))
@@ -553,6 +560,7 @@ class FakeOpenAI:
     on_event: Callable[[int], None] | None = None
     tokens_from_messages: bool = False
     chunked_json: bool = False
+    usage_on_finish: bool = False
     legacy_model: str = LEGACY_MODEL
     responses_model: str = RESPONSES_MODEL
     response_text: str = '{"city": "Paris", "country": "France"}'
@@ -671,6 +679,7 @@ class FakeOpenAI:
                 include_usage=usage,
                 azure=self.azure,
                 tool_call=self.tool_call,
+                usage_on_finish=self.usage_on_finish,
             )
             return self._stream(sse_events(chunks))
         payload = chat_completion(

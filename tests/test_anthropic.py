@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
 import pydantic
@@ -637,6 +637,28 @@ async def test_missing_usage(server: FakeAnthropic, asynchronous: bool) -> None:
     streamed = "".join(THINKING) + "".join(TEXT) + "".join(TOOL_JSON)
     assert stream.impacts.inputs.output_tokens == math.ceil(len(streamed) / 4)
     assert "stream-partial" not in {w.code for w in stream.impacts.warnings}
+
+
+@MODES
+async def test_text_deltas_are_recognised_by_their_class_only_when_its_type_is_fixed(
+    server: FakeAnthropic, asynchronous: bool
+) -> None:
+    from anthropic.types import RawContentBlockDeltaEvent, TextDelta, ThinkingDelta
+
+    server.events.append(stream_events(with_usage=False, thinking=True))
+    await drain(await call(server, asynchronous, stream=True))
+
+    # Learnt from the events seen: a text delta and its event, by class (their ``type`` is a one-value Literal).
+    assert TextDelta in _anthropic._TEXT_DELTAS and RawContentBlockDeltaEvent in _anthropic._TEXT_DELTA_EVENTS
+    assert ThinkingDelta not in _anthropic._TEXT_DELTAS
+    assert _anthropic._one_literal(TextDelta, "type") == "text_delta"
+    assert _anthropic._one_literal(RawContentBlockDeltaEvent, "delta") is None  # a union of classes
+
+    class TwoKinds(pydantic.BaseModel):
+        type: Literal["a", "b"]
+
+    assert _anthropic._one_literal(TwoKinds, "type") is None
+    assert _anthropic._one_literal(dict, "type") is None
 
 
 # -- not generations -----------------------------------------------------------------------------------------

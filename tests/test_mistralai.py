@@ -766,3 +766,31 @@ def test_chunk_observer_reads_odd_chunks_once_each() -> None:
     result = observer.result()
     assert result.text == ["ab", "cd", "ef"]
     assert (result.model, result.output_tokens) == ("m", 7)
+
+
+def test_chunk_observer_keeps_the_last_usage_reported() -> None:
+    # Usage is read from the last chat-shaped chunk when the stream ends, and before any odd chunk is read, so
+    # reports count in the order they came: the last one wins, none is lost or summed.
+    from types import SimpleNamespace as NS
+
+    def usage(tokens: int) -> Any:
+        return NS(completion_tokens=tokens, model_fields_set={"completion_tokens"})
+
+    def chat(tokens: int | None) -> Any:
+        delta = NS(content="x", tool_calls=None)
+        return NS(data=NS(model="m", choices=[NS(delta=delta)], usage=None if tokens is None else usage(tokens)))
+
+    def odd(tokens: int | None) -> Any:  # a delta without tool_calls: read defensively
+        return NS(data=NS(model="m", choices=[NS(delta=NS(content="y"))], usage=tokens and usage(tokens)))
+
+    for events, tokens in (
+        ([chat(None), chat(5)], 5),
+        ([chat(5), odd(None)], 5),
+        ([chat(5), odd(7)], 7),  # the chat chunk's usage is read before the odd chunk's
+        ([chat(5), odd(7), chat(9)], 9),
+        ([chat(None), chat(None)], None),
+    ):
+        observer = _mistralai._CompletionStreamObserver(None)
+        for event in events:
+            observer.on_item(event)
+        assert observer.result().output_tokens == tokens, events

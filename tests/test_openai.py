@@ -319,6 +319,26 @@ async def test_chat_stream_caller_usage_chunk_is_delivered(fp: Footprint, server
     assert s.impacts.inputs.output_tokens == 31
 
 
+async def test_chat_stream_usage_on_the_last_chunk_with_choices(fp: Footprint, server: FakeOpenAI, mode: str) -> None:
+    # Some OpenAI-compatible servers send no usage-only chunk: the usage rides on the chunk with finish_reason.
+    server.stream_tokens = 29
+    server.usage_on_finish = True
+    client = client_for(server, mode, base_url=LOCAL_URL)
+    with fp.off():
+        baseline = await drain(
+            await resolve(client.chat.completions.create(model=REQUESTED, messages=MESSAGES, stream=True))
+        )
+    s = await resolve(client.chat.completions.create(model=REQUESTED, messages=MESSAGES, stream=True))
+    chunks = await drain(s)
+
+    assert "stream_options" not in server.last.body
+    assert dumps(chunks) == dumps(baseline)
+    assert chunks[-1].choices and chunks[-1].usage.completion_tokens == 29
+    assert s.impacts.inputs.output_tokens == 29
+    assert s.impacts.inputs.tokens_source == "usage"
+    assert "tokens-counted" not in codes(s.impacts)
+
+
 @pytest.mark.parametrize(
     ("options", "sent"),
     [

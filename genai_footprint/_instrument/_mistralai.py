@@ -186,16 +186,21 @@ class _Base:
 class _CompletionStreamObserver(StreamTally):
     """Chat / FIM / agents chunks (each event's ``.data``); the last chunk carries ``usage``."""
 
-    __slots__ = ()
+    __slots__ = ("last",)
+
+    def __init__(self, zone: str | None = None) -> None:
+        super().__init__(zone)
+        self.last: Any = None  # the last chunk read in the chat shape: its usage is read once, at the end
 
     def on_item(self, event: Any) -> bool:
         # Once per chunk: the chat shape (deltas with content and tool calls) read flat, anything else below.
+        # Each pydantic field read costs about as much as the rest of this method: usage, sent on the last
+        # chunk, is read there once the stream has ended (``result``), not on every chunk.
         texts = self.texts
         seen = len(texts)
         try:
             chunk = event.data
             choices = chunk.choices
-            usage = chunk.usage
             if self.model is None:
                 self.model = _text(chunk.model)
             for choice in choices:
@@ -215,9 +220,20 @@ class _CompletionStreamObserver(StreamTally):
         except (AttributeError, TypeError):
             del texts[seen:]  # read again, defensively
             return self._any_item(event)
-        if usage is not None:
-            self._usage(usage)
+        self.last = chunk
         return True
+
+    def result(self) -> Observation:
+        self._last_usage()
+        return super().result()
+
+    def _last_usage(self) -> None:
+        """The usage of the last chat-shaped chunk, read now (reports in order: the last one read wins)."""
+        last, self.last = self.last, None
+        if last is not None:
+            usage = attr(last, "usage")
+            if usage is not None:
+                self._usage(usage)
 
     def _usage(self, usage: Any) -> None:
         tokens = _usage_tokens(usage, "completion_tokens")
@@ -226,6 +242,7 @@ class _CompletionStreamObserver(StreamTally):
 
     def _any_item(self, event: Any) -> bool:
         """Any other shape of chunk, read defensively."""
+        self._last_usage()
         chunk = attr(event, "data")
         if chunk is None:
             return True

@@ -139,19 +139,20 @@ def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: 
 class _ChoicesStreamObserver(StreamTally):
     """Chat / legacy completion chunks: usage arrives in a last chunk with no choices (when asked for)."""
 
-    __slots__ = ("call",)
+    __slots__ = ("call", "last")
 
     def __init__(self, call: Call, zone: str | None) -> None:
         super().__init__(zone)
         self.call = call
+        self.last: Any = None  # the last chunk with choices: some compatible servers put the usage on it
 
     def on_item(self, chunk: Any) -> bool:
-        # Once per streamed chunk, so written out flat: fields read directly, content first (a delta carries
-        # content, a refusal or tool calls; the other fields are read only when it has no content).
+        # Once per streamed chunk: each pydantic field read costs about as much as the rest of this method, so a
+        # content chunk reads only choices, delta and content (a delta carries content, a refusal or tool calls;
+        # the other fields are read only when it has no content). The model is read until one is named; usage
+        # is read on chunks without choices (where OpenAI and Azure send it) and on the last chunk at the end.
         choices = chunk.choices
         if choices:
-            if self.model is None and chunk.model:  # Azure's first chunk has model == ""
-                self.model = chunk.model
             for choice in choices:
                 delta = choice.delta
                 if delta is not None:
@@ -160,13 +161,25 @@ class _ChoicesStreamObserver(StreamTally):
                         self.texts.append(content)
                     else:
                         self._other_texts(delta)
-        elif self.model is None and chunk.model:
-            self.model = chunk.model
+            if self.model is None:
+                self.model = chunk.model or None  # Azure's first chunk has model == ""
+            self.last = chunk
+            return True
+        if self.model is None:
+            self.model = chunk.model or None
         usage = chunk.usage
         if usage is not None:
             self.tokens = usage.completion_tokens
-            return bool(choices) or not self.call.injected_stream_usage
+            return not self.call.injected_stream_usage
         return True
+
+    def result(self) -> Observation:
+        last = self.last
+        if self.tokens is None and last is not None:
+            usage = getattr(last, "usage", None)  # usage on the last chunk with choices (a running total)
+            if usage is not None:
+                self.tokens = usage.completion_tokens
+        return super().result()
 
     def _other_texts(self, delta: Any) -> None:
         """A delta without content: its tool-call arguments and refusal, if any."""
@@ -184,16 +197,21 @@ class _LegacyStreamObserver(_ChoicesStreamObserver):
     __slots__ = ()
 
     def on_item(self, chunk: Any) -> bool:
-        if self.model is None and chunk.model:
-            self.model = chunk.model
         choices = chunk.choices
-        for choice in choices or ():
-            if choice.text:
-                self.texts.append(choice.text)
+        if choices:
+            for choice in choices:
+                if choice.text:
+                    self.texts.append(choice.text)
+            if self.model is None:
+                self.model = chunk.model or None
+            self.last = chunk
+            return True
+        if self.model is None:
+            self.model = chunk.model or None
         usage = chunk.usage
         if usage is not None:
             self.tokens = usage.completion_tokens
-            return bool(choices) or not self.call.injected_stream_usage
+            return not self.call.injected_stream_usage
         return True
 
 
