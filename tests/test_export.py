@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import logging
+import random
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 from export_helpers import IMPACTS, Collecting, event, run_python, start_python
 
 from genai_footprint._errors import InvalidInputError
+from genai_footprint._export import _record
 from genai_footprint._export._files import CSV_COLUMNS, CSVExporter, JSONLExporter
 from genai_footprint._export._pipeline import ExportPipeline, build_exporter
 from genai_footprint._export._record import SCHEMA, to_record
@@ -73,6 +77,34 @@ def test_record_holds_the_call_and_its_impacts_and_a_unique_id() -> None:
     assert first["output_tokens"] == 7.0 and first["model_resolved"] == "gpt-4o-mini"
     assert first["impacts"]["energy"] == {"min": IMPACTS.energy.min, "max": IMPACTS.energy.max, "unit": "kWh"}
     assert json.loads(json.dumps(first)) == first  # plain JSON types
+
+
+def test_record_id_is_a_random_version_4_uuid() -> None:
+    ids = [_record.record_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text and len(text) == 32
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every bit outside the version and variant is random: each is seen both ways over the ids.
+    ones = 0
+    zeros = 0
+    for text in ids:
+        value = int(text, 16)
+        ones |= value
+        zeros |= ~value
+    fixed = (0xF << 76) | (0x3 << 62)
+    assert ones | fixed == (1 << 128) - 1 and zeros & ((1 << 128) - 1) | fixed == (1 << 128) - 1
+
+
+def test_record_timestamp_is_what_datetime_writes() -> None:
+    rng = random.Random(7)
+    stamps = [rng.uniform(0, 4e9) for _ in range(3000)]
+    stamps += [1_767_225_600 + k + f for k in range(3) for f in (0.0, 0.5e-6, 1.5e-6, 0.9999995, 0.99999949, 1e-7)]
+    stamps += [s + d for s in stamps[:50] for d in (0.0, 1e-6, 0.5)]  # the same second again (its text is kept)
+    for stamp in stamps:
+        expected = datetime.datetime.fromtimestamp(stamp, datetime.UTC).isoformat(timespec="microseconds")
+        assert _record.utc_timestamp(stamp) == expected, stamp
 
 
 # -- the pipeline ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ log line can be handed to ``genai_footprint.reproduce`` (or ``genai-footprint re
 from __future__ import annotations
 
 import datetime as _dt
-import uuid
+import math
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,8 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
     impacts = event.impacts
     record: dict[str, Any] = {
         "schema": SCHEMA,
-        "record_id": uuid.uuid4().hex,  # stable across retries and spills: receivers deduplicate on it
-        "timestamp": _dt.datetime.fromtimestamp(event.timestamp, _dt.UTC).isoformat(timespec="microseconds"),
+        "record_id": record_id(),  # stable across retries and spills: receivers deduplicate on it
+        "timestamp": utc_timestamp(event.timestamp),
         "provider": event.provider,
         "model_requested": event.model_requested,
         "model_served": event.model_served,
@@ -67,3 +68,33 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
 
 
 _UNIT_AT = [(2 * i, UNITS[key.rpartition(".")[2]]) for i, key in enumerate(ALL_KEYS)]  # (index of min, unit)
+
+
+# -- the parts of a record that are costly to build the general way (the export worker builds one per call) ----
+
+
+def record_id() -> str:
+    """A random (version 4) UUID as 32 hex digits: ``uuid.uuid4().hex``, without building a UUID object."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
+    value = (value & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    return f"{value:032x}"
+
+
+_SECOND: list[tuple[float, str]] = [(-1.0, "")]  # the last whole second formatted: calls come many a second
+
+
+def utc_timestamp(timestamp: float) -> str:
+    """``datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")``, the date and time of day
+    formatted once a second: microseconds rounded half to even, as ``datetime`` rounds them."""
+    fraction, whole = math.modf(timestamp)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1.0, micro - 1_000_000
+    elif micro < 0:
+        whole, micro = whole - 1.0, micro + 1_000_000
+    second = _SECOND[0]  # one read: another thread may replace it meanwhile
+    if second[0] != whole:
+        text = _dt.datetime.fromtimestamp(whole, _dt.UTC).isoformat(timespec="seconds")
+        second = _SECOND[0] = (whole, text[:-6])  # "+00:00" goes after the microseconds
+    return f"{second[1]}.{micro:06d}+00:00"
