@@ -212,3 +212,53 @@ def test_cases_from_several_processes_are_pooled_round_by_round(monkeypatch: pyt
     # a case that failed in any process is that failure
     failed = run._pooled_cases([{"cases": {"stream": first}}, {"cases": {"stream": "fails: boom"}}])
     assert failed == {"stream": "fails: boom"}
+
+
+@pytest.mark.parametrize("provider", sorted(CASES))
+def test_replayed_stream_hands_out_the_parsed_items_through_the_sdk(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The instructions-only case: a real call opens the stream, whose SDK object then hands out items parsed
+    # beforehand. Both sides get those items (genai_footprint hides only the usage chunk it asked for), and the
+    # instrumented stream is measured from them: its output tokens are the replayed stream's, not the opener's.
+    _load_run(monkeypatch)  # puts benchmarks/ on the path, as run.py does for measure.py
+    measure = importlib.import_module("measure")
+    import genai_footprint
+
+    (case,) = measure.replay_cases(provider, 7)
+    assert case.name == "stream_replay" and case.chunks == 7
+    plain_stream, plain_last = case.run()
+    genai_footprint.init(providers=[provider])
+    try:
+        stream, last = case.run()
+    finally:
+        genai_footprint.shutdown()
+    assert measure.annotated((stream, last))
+    assert stream.impacts.inputs.output_tokens == 7 and stream.impacts.inputs.tokens_source == "usage"
+    assert not hasattr(plain_stream, "impacts")
+    assert type(last) is type(plain_last)
+
+
+def test_instruction_table_shows_the_replayed_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _load_run(monkeypatch)
+    figures = {
+        "annotated": True,
+        "rounds": 2,
+        "plain_instructions": 300_000.0,
+        "instrumented_instructions": 3_200_000.0,
+        "extra_instructions": 2_900_000.0,
+        "extra_instructions_min": 2_800_000.0,
+        "extra_instructions_max": 3_000_000.0,
+        "ratio": 3_200_000 / 300_000,
+        "chunks": 1000,
+        "extra_instructions_per_chunk": 2_900.0,
+        "plain_instructions_per_chunk": 300.0,
+    }
+    results = json.loads((ROOT / "benchmarks" / "results" / "latest.json").read_text())
+    for provider in run.PROVIDERS:
+        results["callgrind"][provider][run.OURS][run.REPLAY] = figures
+    lines = run.render(results).splitlines()
+    replayed = [line for line in lines if run.REPLAY_NOTE in line]
+    assert len(replayed) == 3
+    assert replayed[0].startswith("| OpenAI: `create(stream=True)`, its chunks replayed")
+    assert all("+2.9 k [+2.8 k – +3 k]" in line for line in replayed)
