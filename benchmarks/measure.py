@@ -121,16 +121,18 @@ REPLAY = "stream_replay"
 def replay_cases(provider: str, chunks: int) -> list[Case]:
     """The provider's plain stream with the SDK's work per chunk taken out, so that what an instrumentation adds per
     chunk is counted alone, free of the SDK's own variation (a chunk of an OpenAI stream is about 0.8 M machine
-    instructions of the SDK's, ±0.1 %). A real call opens the stream (through the tool, as any call); the SDK's
-    stream object then hands out ``chunks`` items it parsed beforehand, instead of reading and parsing events.
-    Its iteration (and the SDK's own per-item code there) stays: only the network read and parse are skipped."""
+    instructions of the SDK's, which move by some ±0.3 % from one stream to the next). A real call opens the
+    stream (through the tool, as any call); the SDK's stream object then hands out ``chunks`` items it parsed
+    beforehand, instead of reading and parsing events. Its iteration (and the SDK's own per-item code there)
+    stays: only the network read and parse are skipped."""
     if provider == "openai":
         completions = fakes.openai_client(chunks).chat.completions
         opener = fakes.openai_client(1).chat.completions
         kwargs: dict[str, Any] = {"model": fakes.OPENAI_MODEL, "messages": MESSAGES, "stream": True}
         # With the usage chunk (which genai_footprint asks for, and hides): the same items for both sides.
         items = list(completions.create(**kwargs, stream_options={"include_usage": True}))
-        open_stream: Callable[[], Any] = lambda: opener.create(**kwargs)  # noqa: E731
+        open_stream: Callable[[], Any] = lambda: opener.create(**kwargs)  # noqa: E731 (looked up at each call:
+        # a method bound now would stay the SDK's own after init() replaces it)
     elif provider == "anthropic":
         messages = fakes.anthropic_client(chunks).messages
         kwargs = {"model": fakes.ANTHROPIC_MODEL, "max_tokens": 1024, "messages": MESSAGES, "stream": True}
