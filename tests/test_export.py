@@ -76,6 +76,12 @@ def test_record_holds_the_call_and_its_impacts_and_a_unique_id() -> None:
     assert first["trackers"] == ["agent", "step"] and first["tags"] == {"project": "p1"}
     assert first["output_tokens"] == 7.0 and first["model_resolved"] == "gpt-4o-mini"
     assert first["impacts"]["energy"] == {"min": IMPACTS.energy.min, "max": IMPACTS.energy.max, "unit": "kWh"}
+    # Every range, in the same groups, order and units as the Impacts' own serialisation.
+    dumped = IMPACTS.model_dump(mode="json")
+    totals = {key: dumped[key] for key in ("energy", "gwp", "pe", "adpe", "wcf")}
+    for group, expected in (("impacts", totals), ("usage", dumped["usage"]), ("embodied", dumped["embodied"])):
+        assert json.dumps(first[group]) == json.dumps(expected)
+    assert first["inputs"] == dumped["inputs"]
     assert json.loads(json.dumps(first)) == first  # plain JSON types
 
 
