@@ -9,15 +9,17 @@ added in the order they finished, when the queue is full or the run is read.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import inspect
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from genai_footprint._context import ACTIVE_TRACKERS
+from genai_footprint._errors import InvalidInputError
 from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, flat_bounds, impacts_from_flat
 
 _add = operator.add
@@ -84,8 +86,6 @@ class Run:
     def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
         """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
         if impacts is not None and not isinstance(impacts, Impacts):
-            from genai_footprint._errors import InvalidInputError
-
             raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
         pending = self._pending
         pending.append((provider, model, impacts))  # atomic: no lock on the request path
@@ -112,42 +112,43 @@ class Run:
                 totals = self._by_model[key] = _Totals()
             totals.add(flat, fields)
 
-    @property
-    def impacts(self) -> Impacts | None:
+    @contextlib.contextmanager
+    def _folded(self) -> Iterator[None]:
+        """Hold the lock, with every finished call added into the totals (what each reading of the run sees)."""
         with self._lock:
             self._fold()
+            yield
+
+    @property
+    def impacts(self) -> Impacts | None:
+        with self._folded():
             return self._total.impacts()
 
     @property
     def calls(self) -> int:
         """Every instrumented call that finished inside the block, estimated or not."""
-        with self._lock:
-            self._fold()
+        with self._folded():
             return self._total.calls + sum(self._unestimated.values())
 
     @property
     def estimated_calls(self) -> int:
-        with self._lock:
-            self._fold()
+        with self._folded():
             return self._total.calls
 
     @property
     def unestimated_calls(self) -> int:
-        with self._lock:
-            self._fold()
+        with self._folded():
             return sum(self._unestimated.values())
 
     @property
     def unestimated_models(self) -> dict[str, int]:
-        with self._lock:
-            self._fold()
+        with self._folded():
             return dict(self._unestimated)
 
     @property
     def by_model(self) -> dict[str, Impacts]:
         """``"provider/model"`` → that model's total impacts (``.calls`` says how many calls)."""
-        with self._lock:
-            self._fold()
+        with self._folded():
             out = {key: totals.impacts() for key, totals in self._by_model.items()}
         return {key: value for key, value in out.items() if value is not None}
 
@@ -167,8 +168,6 @@ class track:
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
-            from genai_footprint._errors import InvalidInputError
-
             raise InvalidInputError("name", f"a tracker needs a non-empty name, got {name!r}")
         self.name = name
         self.run: Run | None = None  # the latest run entered through this object
@@ -204,8 +203,6 @@ class track:
     def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
         name = self.name
         if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
-            from genai_footprint._errors import InvalidInputError
-
             raise InvalidInputError(
                 "track",
                 f"cannot decorate the generator function {function.__qualname__!r} (its body runs after the "

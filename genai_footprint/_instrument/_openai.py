@@ -166,6 +166,11 @@ class _ChoicesStreamObserver(StreamTally):
                 self.model = chunk.model or None  # Azure's first chunk has model == ""
             self.last = chunk
             return True
+        return self._no_choices(chunk)
+
+    def _no_choices(self, chunk: Any) -> bool:
+        """A chunk without choices (Azure's first, the usage chunk): its model and usage; False hides the usage
+        chunk we asked for on the caller's behalf."""
         if self.model is None:
             self.model = chunk.model or None
         usage = chunk.usage
@@ -207,13 +212,7 @@ class _LegacyStreamObserver(_ChoicesStreamObserver):
                 self.model = chunk.model or None
             self.last = chunk
             return True
-        if self.model is None:
-            self.model = chunk.model or None
-        usage = chunk.usage
-        if usage is not None:
-            self.tokens = usage.completion_tokens
-            return not self.call.injected_stream_usage
-        return True
+        return self._no_choices(chunk)
 
 
 def _stream_zone(endpoint: Any, call: Call, stream: Any) -> str | None:
