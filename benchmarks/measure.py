@@ -395,7 +395,8 @@ def steady(spec: dict[str, Any], tool: Tool, all_cases: list[Case]) -> dict[str,
     for case in all_cases:
         if case.name not in usable:
             continue
-        rounds, reps = plan(case, usable[case.name], spec["seconds_per_case"], spec)
+        seconds = spec["seconds_per_long_case"] if case.chunks else spec["seconds_per_case"]
+        rounds, reps = plan(case, usable[case.name], seconds, spec)
         plain: list[float] = []
         instrumented: list[float] = []
         try:
@@ -436,7 +437,7 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
         # Batches as long as the export worker's own (it wakes when 256 events wait): the flush that ends a
         # tracked batch — so the worker's CPU counts in that batch — then costs what it costs an application,
         # once per batch of records, not once every few calls.
-        seconds = spec["seconds_per_case"] * 2 / 3  # three sides
+        seconds = spec["seconds_per_long_case"] * 2 / 3  # three sides, a round of each a batch of tracked calls
         reps = WORKER_BATCH
         rounds = max(spec["min_rounds"], min(spec["max_rounds"], int(seconds / (reps * usable[call.name]))))
         seen: list[int] = []

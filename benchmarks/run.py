@@ -64,10 +64,12 @@ BUDGET_CHUNK_US = 1.0
 @dataclass(frozen=True)
 class Sizes:
     """How much to measure. ``runs``: fresh processes per provider and tool (import, init, first call) and per
-    package figure; a case gets about ``seconds_per_case`` of rounds, batches of about ``batch_ms``."""
+    package figure; a case gets about ``seconds_per_case`` of rounds, batches of about ``batch_ms``, or
+    ``seconds_per_long_case`` when one round is long (a whole stream a side, or the tracker's batches)."""
 
     runs: int
     seconds_per_case: float
+    seconds_per_long_case: float
     batch_ms: float
     min_rounds: int
     max_rounds: int
@@ -81,6 +83,7 @@ class Sizes:
 FULL = Sizes(
     runs=5,
     seconds_per_case=6.0,
+    seconds_per_long_case=40.0,
     batch_ms=10.0,
     min_rounds=8,
     max_rounds=1000,
@@ -93,6 +96,7 @@ FULL = Sizes(
 QUICK = Sizes(
     runs=1,
     seconds_per_case=0.0,
+    seconds_per_long_case=0.0,
     batch_ms=0.0,
     min_rounds=2,
     max_rounds=2,
@@ -194,6 +198,7 @@ def job(spec: dict[str, Any], wrapper: list[str] | None = None) -> dict[str, Any
 def _spec(sizes: Sizes, **fields: Any) -> dict[str, Any]:
     return {
         "seconds_per_case": sizes.seconds_per_case,
+        "seconds_per_long_case": sizes.seconds_per_long_case,
         "batch_ms": sizes.batch_ms,
         "min_rounds": sizes.min_rounds,
         "max_rounds": sizes.max_rounds,
@@ -212,7 +217,11 @@ def bench_provider(provider: str, tools: list[str], sizes: Sizes) -> dict[str, A
     steady: dict[str, list[dict[str, Any] | str]] = {}
     for tool in tools:
         count = sizes.processes if tool == OURS else 1
-        share = replace(sizes, seconds_per_case=sizes.seconds_per_case / count)
+        share = replace(
+            sizes,
+            seconds_per_case=sizes.seconds_per_case / count,
+            seconds_per_long_case=sizes.seconds_per_long_case / count,
+        )
         steady[tool] = [job(_spec(share, job="steady", tool=tool, provider=provider)) for _ in range(count)]
     fresh: dict[str, list[dict[str, Any] | str]] = {tool: list(steady[tool]) for tool in tools}
     for _ in range(sizes.runs - min(len(runs) for runs in steady.values())):
@@ -389,16 +398,38 @@ def _check(value: Any, budget: float) -> str:
     return " ✓" if value <= budget else " ✗"
 
 
+def _process_medians(figures: dict[str, Any], name: str, unit: str) -> tuple[float, float] | None:
+    """The lowest and highest of the processes' own medians, in the unit of ``{name}{unit}`` (None: one process)."""
+    if figures.get("processes", 1) < 2:
+        return None
+    low, high = figures["extra_process_min_us"], figures["extra_process_max_us"]
+    if name == "extra_per_chunk":
+        return low / figures["chunks"], high / figures["chunks"]
+    if unit == "_pct":
+        return low / figures["plain_us"] * 100, high / figures["plain_us"] * 100
+    return low, high
+
+
 def _check_spread(figures: Any, name: str, unit: str, budget: float) -> str:
-    """For a median of per-round differences (``{name}{unit}``, quartiles ``{name}_q1{unit}``, ``_q3``): `` ✓``
-    when even the upper quartile is within the budget, `` ✗`` when even the lower one is over, `` ?`` when the
-    budget falls inside the interquartile range."""
+    """For a median of per-round differences (``{name}{unit}``, its 95 % confidence interval ``{name}_ci{unit}``):
+    `` ✓`` when the interval's upper end and every process's own median are within the budget, `` ✗`` when the
+    interval's lower end is over it, `` ?`` otherwise (the budget inside the interval, a process over it, or too
+    few rounds for an interval). The rounds' interquartile range shows how much one round varies; the interval
+    says where the median is, which is what a budget on the extra cost of a call or a chunk is about."""
     if not isinstance(figures, dict):
         return ""
-    low, high = figures[f"{name}_q1{unit}"], figures[f"{name}_q3{unit}"]
-    if high <= budget:
+    ci = figures.get(f"{name}_ci{unit}")
+    if ci is None:
+        return " ?"
+    processes = _process_medians(figures, name, unit)
+    if ci[1] <= budget and (processes is None or processes[1] <= budget):
         return " ✓"
-    return " ✗" if low > budget else " ?"
+    return " ✗" if ci[0] > budget else " ?"
+
+
+def _ci(figures: dict[str, Any], key: str, digits: int, unit: str) -> str:
+    ci = figures.get(key)
+    return "" if ci is None else f", median within {ci[0]:.{digits}f}–{ci[1]:.{digits}f}{unit}"
 
 
 def _ms(value: Any) -> str:
@@ -430,10 +461,11 @@ def _extra(figures: Any, per_chunk: bool) -> str:
         note += f"; {processes} processes: {low:+.{digits}f} to {high:+.{digits}f} µs"
     if per_chunk:
         median, q1, q3 = (figures[f"extra_per_chunk{k}_us"] for k in ("", "_q1", "_q3"))
-        return f"{median:+.2f} µs [{q1:.2f}–{q3:.2f}]{note}"
+        ci = _ci(figures, "extra_per_chunk_ci_us", 2, " µs")
+        return f"{median:+.2f} µs [{q1:.2f}–{q3:.2f}]{ci}{note}"
     return (
         f"{figures['extra_us']:+.0f} µs, {figures['extra_pct']:+.1f} % "
-        f"[{figures['extra_q1_pct']:.1f}–{figures['extra_q3_pct']:.1f} %]{note}"
+        f"[{figures['extra_q1_pct']:.1f}–{figures['extra_q3_pct']:.1f} %]{_ci(figures, 'extra_ci_pct', 1, ' %')}{note}"
     )
 
 
@@ -454,9 +486,10 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         f"Measured {results['date']} on {results['machine']} (load average {results['load_average']:.1f} at "
         "start) by `benchmarks/run.py`; method in `benchmarks/README.md`. Extra time: median over short rounds "
-        "that alternate plain and instrumented calls on the same client, in process CPU time, interquartile "
-        "range in brackets, then the lowest and highest median of the processes whose rounds were put together; "
-        "? marks a budget that falls inside the interquartile range."
+        "that alternate plain and instrumented calls on the same client, in process CPU time, the rounds' "
+        "interquartile range in brackets, the 95 % confidence interval of the median (order statistics), then "
+        "the lowest and highest median of the processes whose rounds were put together. ✓: the interval's upper "
+        "end and every process's median within the budget; ✗: the interval's lower end over it; ?: neither."
         + (f" {peer_name} (the peer) is measured the same way, in processes of its own." if peer_name else ""),
         "",
         "| what | figure | budget |",

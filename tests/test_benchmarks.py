@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -39,12 +40,15 @@ CALL_KEYS = {
     "extra_pct",
     "extra_q1_pct",
     "extra_q3_pct",
+    "extra_ci_us",
+    "extra_ci_pct",
 }
 STREAM_KEYS = CALL_KEYS | {
     "plain_per_chunk_us",
     "extra_per_chunk_us",
     "extra_per_chunk_q1_us",
     "extra_per_chunk_q3_us",
+    "extra_per_chunk_ci_us",
 }
 # A provider's cases are measured in several processes, their rounds put together.
 POOLED_KEYS = {"processes", "extra_process_min_us", "extra_process_max_us"}
@@ -84,7 +88,14 @@ def _is_number(value: Any) -> bool:
 
 def _check_case(figures: dict[str, Any], stream: bool, processes: int = 0) -> None:
     assert set(figures) == (STREAM_KEYS if stream else CALL_KEYS) | (POOLED_KEYS if processes else set())
-    assert all(_is_number(figures[key]) for key in set(figures) - {"annotated"})
+    intervals = {key for key in figures if key.endswith(("_ci_us", "_ci_pct"))}
+    assert all(_is_number(figures[key]) for key in set(figures) - {"annotated"} - intervals)
+    for key in intervals:  # the median's interval: a (low, high) pair, or None below 6 rounds
+        interval = figures[key]
+        if figures["rounds"] < 6:
+            assert interval is None, key
+        else:
+            assert len(interval) == 2 and all(map(_is_number, interval)) and interval[0] <= interval[1], key
     assert figures["rounds"] >= 1
     assert figures["reps"] >= 1
     assert figures["chunks"] == (20 if stream else 0)
@@ -212,6 +223,58 @@ def test_cases_from_several_processes_are_pooled_round_by_round(monkeypatch: pyt
     # a case that failed in any process is that failure
     failed = run._pooled_cases([{"cases": {"stream": first}}, {"cases": {"stream": "fails: boom"}}])
     assert failed == {"stream": "fails: boom"}
+
+
+def test_the_median_confidence_interval_is_the_binomial_order_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
+    _load_run(monkeypatch)
+    stats = sys.modules["stats"]
+    assert stats.median_ci([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # five rounds: no 95 % interval exists
+    assert stats.median_ci([]) is None
+    assert stats.median_ci([6.0, 1.0, 5.0, 2.0, 4.0, 3.0]) == (1.0, 6.0)  # six: the extremes (coverage 96.9 %)
+    values = [float(v) for v in range(100, 0, -1)]
+    assert stats.median_ci(values) == (40.0, 61.0)  # the textbook ranks for 100 values
+    for n in (6, 25, 100, 401, 3000):  # ranks j, n + 1 - j with P(B(n, 1/2) < j) <= 2.5 % < P(... < j + 1)
+        low, high = stats.median_ci([float(v) for v in range(1, n + 1)])
+        j = int(low)
+        assert high == n + 1 - j
+
+        def below(k: int, n: int = n) -> float:
+            return sum(math.comb(n, i) for i in range(k)) / 2**n
+
+        assert below(j) <= 0.025 < below(j + 1)
+
+
+def test_budget_verdicts_judge_the_median_interval_and_each_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _load_run(monkeypatch)
+    stats = sys.modules["stats"]
+    us = 1e-6
+
+    def chunked(extras_us: list[float]) -> dict[str, Any]:  # 1000-chunk streams of 100 ms plain
+        return stats.summary(1000, 1, [0.1] * len(extras_us), [0.1 + e * us for e in extras_us], True)
+
+    spread = [float(v) for v in range(-1000, 1001, 20)]  # single rounds vary by ±1 µs a chunk
+    within = chunked([500 + v for v in spread])  # median 0.5 µs a chunk
+    assert within["extra_per_chunk_q3_us"] > 1.0  # its interquartile range crosses the budget ...
+    assert within["extra_per_chunk_ci_us"][1] < 1.0  # ... its median's interval does not
+    assert run._check_spread(within, "extra_per_chunk", "_us", 1.0) == " ✓"
+    assert run._check_spread(chunked([1500 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ✗"
+    assert run._check_spread(chunked([1000 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ?"
+    assert run._check_spread(chunked([500.0] * 5), "extra_per_chunk", "_us", 1.0) == " ?"  # too few rounds
+    # one process's own median over the budget: not shown met, however narrow the pooled interval
+    lopsided = within | {"processes": 3, "extra_process_min_us": 300.0, "extra_process_max_us": 1200.0}
+    assert run._check_spread(lopsided, "extra_per_chunk", "_us", 1.0) == " ?"
+    # per cent of the plain call, for calls
+    call = stats.summary(0, 1, [1e-3] * 101, [1e-3 + (20 + v / 100) * us for v in spread], True)
+    assert call["extra_pct"] == pytest.approx(2.0) and call["extra_q3_pct"] < 3.0
+    assert run._check_spread(call, "extra", "_pct", 3.0) == " ✓"
+    assert (
+        run._check_spread(
+            call | {"processes": 2, "extra_process_min_us": 15.0, "extra_process_max_us": 31.0}, "extra", "_pct", 3.0
+        )
+        == " ?"
+    )  # 3.1 % in one process
+    low, high = within["extra_per_chunk_ci_us"]
+    assert run._extra(within, per_chunk=True).endswith(f", median within {low:.2f}–{high:.2f} µs")
 
 
 @pytest.mark.parametrize("provider", sorted(CASES))
