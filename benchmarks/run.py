@@ -77,7 +77,7 @@ class Sizes:
     estimate_calls: int
     callgrind_rounds: int
     callgrind_calls: int
-    processes: int  # fresh processes the steady cases of genai_footprint are measured in, ``seconds_per_case`` shared
+    processes: int  # fresh processes the steady cases of genai_footprint are measured in, sharing the seconds
 
 
 FULL = Sizes(
@@ -410,7 +410,7 @@ def _process_medians(figures: dict[str, Any], name: str, unit: str) -> tuple[flo
     return low, high
 
 
-def _check_spread(figures: Any, name: str, unit: str, budget: float) -> str:
+def _verdict(figures: Any, name: str, unit: str, budget: float) -> str:
     """For a median of per-round differences (``{name}{unit}``, its 95 % confidence interval ``{name}_ci{unit}``):
     `` ✓`` when the interval's upper end and every process's own median are within the budget, `` ✗`` when the
     interval's lower end is over it, `` ?`` otherwise (the budget inside the interval, a process over it, or too
@@ -531,10 +531,10 @@ def render(results: dict[str, Any]) -> str:
             if isinstance(mine, dict):
                 plain = _us(mine["plain_per_chunk_us"]) + " a chunk" if stream else _us(mine["plain_us"])
             if stream:
-                budget = f"≤ 1 µs{_check_spread(mine, 'extra_per_chunk', '_us', BUDGET_CHUNK_US)}"
+                budget = f"≤ 1 µs{_verdict(mine, 'extra_per_chunk', '_us', BUDGET_CHUNK_US)}"
                 what = f"{name}: {label} ({chunks} chunks), extra per chunk"
             else:
-                budget = f"≤ 3 %{_check_spread(mine, 'extra', '_pct', BUDGET_CALL_PCT)}"
+                budget = f"≤ 3 %{_verdict(mine, 'extra', '_pct', BUDGET_CALL_PCT)}"
                 what = f"{name}: {label}, extra per call"
             row(what, plain, _extra(mine, stream), _extra(other, stream), budget)
         row(
@@ -559,14 +559,14 @@ def render(results: dict[str, Any]) -> str:
             _us(tracked["tracked"]["plain_us"]),
             _extra(tracked["tracked"], False),
             "—",
-            f"≤ 3 %{_check_spread(tracked['tracked'], 'extra', '_pct', BUDGET_CALL_PCT)}",
+            f"≤ 3 %{_verdict(tracked['tracked'], 'extra', '_pct', BUDGET_CALL_PCT)}",
         )
         row(
             f"{label}: extra on the calling thread only (the request path)",
             _us(tracked["tracked_request_path"]["plain_us"]),
             _extra(tracked["tracked_request_path"], False),
             "—",
-            f"≤ 3 %{_check_spread(tracked['tracked_request_path'], 'extra', '_pct', BUDGET_CALL_PCT)}",
+            f"≤ 3 %{_verdict(tracked['tracked_request_path'], 'extra', '_pct', BUDGET_CALL_PCT)}",
         )
     else:
         row("OpenAI: call inside `track()` with an exporter", "—", str(tracked), "—", "≤ 3 %")

@@ -256,19 +256,19 @@ def test_budget_verdicts_judge_the_median_interval_and_each_process(monkeypatch:
     within = chunked([500 + v for v in spread])  # median 0.5 µs a chunk
     assert within["extra_per_chunk_q3_us"] > 1.0  # its interquartile range crosses the budget ...
     assert within["extra_per_chunk_ci_us"][1] < 1.0  # ... its median's interval does not
-    assert run._check_spread(within, "extra_per_chunk", "_us", 1.0) == " ✓"
-    assert run._check_spread(chunked([1500 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ✗"
-    assert run._check_spread(chunked([1000 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ?"
-    assert run._check_spread(chunked([500.0] * 5), "extra_per_chunk", "_us", 1.0) == " ?"  # too few rounds
+    assert run._verdict(within, "extra_per_chunk", "_us", 1.0) == " ✓"
+    assert run._verdict(chunked([1500 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ✗"
+    assert run._verdict(chunked([1000 + v for v in spread]), "extra_per_chunk", "_us", 1.0) == " ?"
+    assert run._verdict(chunked([500.0] * 5), "extra_per_chunk", "_us", 1.0) == " ?"  # too few rounds
     # one process's own median over the budget: not shown met, however narrow the pooled interval
     lopsided = within | {"processes": 3, "extra_process_min_us": 300.0, "extra_process_max_us": 1200.0}
-    assert run._check_spread(lopsided, "extra_per_chunk", "_us", 1.0) == " ?"
+    assert run._verdict(lopsided, "extra_per_chunk", "_us", 1.0) == " ?"
     # per cent of the plain call, for calls
     call = stats.summary(0, 1, [1e-3] * 101, [1e-3 + (20 + v / 100) * us for v in spread], True)
     assert call["extra_pct"] == pytest.approx(2.0) and call["extra_q3_pct"] < 3.0
-    assert run._check_spread(call, "extra", "_pct", 3.0) == " ✓"
+    assert run._verdict(call, "extra", "_pct", 3.0) == " ✓"
     assert (
-        run._check_spread(
+        run._verdict(
             call | {"processes": 2, "extra_process_min_us": 15.0, "extra_process_max_us": 31.0}, "extra", "_pct", 3.0
         )
         == " ?"
