@@ -125,32 +125,38 @@ def replay_cases(provider: str, chunks: int) -> list[Case]:
     stream (through the tool, as any call); the SDK's stream object then hands out ``chunks`` items it parsed
     beforehand, instead of reading and parsing events. Its iteration (and the SDK's own per-item code there)
     stays: only the network read and parse are skipped."""
-    if provider == "openai":
-        completions = fakes.openai_client(chunks).chat.completions
-        opener = fakes.openai_client(1).chat.completions
-        kwargs: dict[str, Any] = {"model": fakes.OPENAI_MODEL, "messages": MESSAGES, "stream": True}
-        # With the usage chunk (which genai_footprint asks for, and hides): the same items for both sides.
-        items = list(completions.create(**kwargs, stream_options={"include_usage": True}))
-        open_stream: Callable[[], Any] = lambda: opener.create(**kwargs)  # noqa: E731 (looked up at each call:
-        # a method bound now would stay the SDK's own after init() replaces it)
-    elif provider == "anthropic":
-        messages = fakes.anthropic_client(chunks).messages
-        kwargs = {"model": fakes.ANTHROPIC_MODEL, "max_tokens": 1024, "messages": MESSAGES, "stream": True}
-        items = list(messages.create(**kwargs))
-        opener_messages = fakes.anthropic_client(1).messages
-        open_stream = lambda: opener_messages.create(**kwargs)  # noqa: E731
-    elif provider == "mistralai":
-        chat = fakes.mistral_client(chunks).chat
-        items = list(chat.stream(model=fakes.MISTRAL_MODEL, messages=MESSAGES))
-        opener_chat = fakes.mistral_client(1).chat
-        open_stream = lambda: opener_chat.stream(model=fakes.MISTRAL_MODEL, messages=MESSAGES)  # noqa: E731
-    else:
+    if provider not in _STREAM_OPENERS:
         raise ValueError(f"unknown provider {provider!r}")
+    client_of, open_on = _STREAM_OPENERS[provider]
+    # OpenAI's items with the usage chunk (which genai_footprint asks for, and hides): the same items both sides.
+    extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if provider == "openai" else {}
+    items = list(open_on(client_of(chunks), **extra))
+    opener = client_of(1)
 
     def stream() -> tuple[Any, ...]:
-        return _drain(replayed(open_stream(), items))
+        return _drain(replayed(open_on(opener), items))
 
     return [Case(REPLAY, chunks, stream)]
+
+
+# Per provider: (its fake client for n chunks, the plain streaming call on a client). The SDK method is looked up
+# at each call: one bound beforehand would stay the SDK's own after init() replaces it.
+_STREAM_OPENERS: dict[str, tuple[Callable[[int], Any], Callable[..., Any]]] = {
+    "openai": (
+        fakes.openai_client,
+        lambda c, **extra: c.chat.completions.create(model=fakes.OPENAI_MODEL, messages=MESSAGES, stream=True, **extra),
+    ),
+    "anthropic": (
+        fakes.anthropic_client,
+        lambda c, **extra: c.messages.create(
+            model=fakes.ANTHROPIC_MODEL, max_tokens=1024, messages=MESSAGES, stream=True, **extra
+        ),
+    ),
+    "mistralai": (
+        fakes.mistral_client,
+        lambda c, **extra: c.chat.stream(model=fakes.MISTRAL_MODEL, messages=MESSAGES, **extra),
+    ),
+}
 
 
 def replayed(stream: Any, items: list[Any]) -> Any:

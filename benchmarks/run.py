@@ -453,12 +453,10 @@ def _extra(figures: Any, per_chunk: bool) -> str:
     if not isinstance(figures, dict):
         return str(figures)
     note = "" if figures["annotated"] else " (no impacts on the result)"
-    processes = figures.get("processes", 1)
-    if processes > 1:  # how far apart the processes' own medians were
-        scale = figures["chunks"] if per_chunk else 1
-        low, high = figures["extra_process_min_us"] / scale, figures["extra_process_max_us"] / scale
+    spread = _process_medians(figures, "extra_per_chunk" if per_chunk else "extra", "_us")
+    if spread is not None:  # how far apart the processes' own medians were
         digits = 2 if per_chunk else 0
-        note += f"; {processes} processes: {low:+.{digits}f} to {high:+.{digits}f} µs"
+        note += f"; {figures['processes']} processes: {spread[0]:+.{digits}f} to {spread[1]:+.{digits}f} µs"
     if per_chunk:
         median, q1, q3 = (figures[f"extra_per_chunk{k}_us"] for k in ("", "_q1", "_q3"))
         ci = _ci(figures, "extra_per_chunk_ci_us", 2, " µs")

@@ -25,9 +25,10 @@ def median_ci(values: list[float], level: float = CI_LEVEL) -> tuple[float, floa
     n = len(values)
     tail = (1.0 - level) / 2
     # j: the largest rank with P(B(n, 1/2) < j) <= tail; the interval is then [x(j), x(n + 1 - j)] (1-based).
+    log_all = math.lgamma(n + 1) - n * math.log(2)  # log(n! / 2^n): P(B = j) = exp(log_all - log(j! (n - j)!))
     j, below = 0, 0.0
     while j <= n:
-        below += math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) - n * math.log(2))
+        below += math.exp(log_all - math.lgamma(j + 1) - math.lgamma(n - j + 1))
         if below > tail:
             break
         j += 1
