@@ -1,33 +1,43 @@
 """``track()``: add up the impacts of every instrumented call made inside a block or a function.
 
 Built on contextvars: concurrent asyncio tasks and threads never mix their trackers. A tracker keeps one
-running total per model, not per call, so a million calls cost no more memory than one: the calls that
-finished since the totals were last brought up to date wait in a short queue (at most ``FOLD_AT``), and are
-added in the order they finished, when the queue is full or the run is read.
+running total per model, not per call, so a million calls cost no more memory than one.
+
+A call is added as it ends, and cheaply: an instrumented call's bounds are not computed (they stay pending
+until someone reads them, see ``PendingBounds``). The methodology's bounds are linear forms in output tokens
+and modelled generation time, so the tracker keeps, per estimating kernel (one per model and serving zone),
+the call count and the sums of tokens and of the two bounds' generation times; a reading of the run turns
+each such sum into bounds once. Impacts whose bounds are already computed (``Run.add`` by hand, an estimate
+beyond the lazy range) are added bound by bound. Either way a total equals the sum of its calls' bounds up to
+floating-point rounding.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import functools
 import inspect
 import operator
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._impacts import ALL_KEYS, Impacts, ImpactWarning, flat_bounds, impacts_from_flat
+from genai_footprint._impacts import (
+    ALL_KEYS,
+    Impacts,
+    ImpactWarning,
+    PendingBounds,
+    flat_bounds,
+    impacts_from_flat,
+)
 
 _add = operator.add
 
-# Finished calls a run holds before adding them into its totals. Adding 64 at a time, in one loop, costs a
-# call less than adding each as it ends (the totals' code and objects stay warm); the sums are the same,
-# bit for bit, since the calls are added one by one in the order they finished.
-FOLD_AT = 64
+# Kernels a run keeps sums for; past this many (live grid intensities make new kernels over a long run),
+# the sums are turned into bounds and added to the per-model totals, and counting starts afresh.
+MAX_KERNELS = 256
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,16 +55,18 @@ class _Totals:
         self.warnings: dict[str, ImpactWarning] = {}
         self.last_warnings: tuple[ImpactWarning, ...] = ()
 
-    def add(self, flat: tuple[float, ...], fields: dict[str, Any]) -> None:
-        """Add one Impacts, given its 26 bounds and its fields (its ``__dict__``), read once by the caller."""
+    def add(self, flat: tuple[float, ...] | list[float], calls: int, versions: Any, warnings: Any) -> None:
+        """Add ``calls`` calls whose bounds sum to ``flat``, of these methodology versions and warnings."""
         self.bounds = list(map(_add, self.bounds, flat))  # bound by bound, in C
-        self.calls += fields["calls"]
-        self.versions.add(fields["methodology_version"])
-        warnings = fields["warnings"]
+        self.calls += calls
+        self.versions.update(versions)
         if warnings and warnings is not self.last_warnings:  # calls of one model share their warnings tuple
             for warning in warnings:
                 self.warnings.setdefault(warning.code, warning)
             self.last_warnings = warnings
+
+    def merged(self, other: _Totals) -> None:
+        self.add(other.bounds, other.calls, other.versions, tuple(other.warnings.values()))
 
     def impacts(self) -> Impacts | None:
         if not self.calls:
@@ -69,6 +81,41 @@ class _Totals:
         )
 
 
+class _KernelSums:
+    """The calls one kernel estimated, without their bounds: their count, summed output tokens and summed
+    generation times at the lower and the upper bound (see the module's docstring)."""
+
+    __slots__ = (
+        "at_times",
+        "calls",
+        "key",
+        "last_warnings",
+        "provider",
+        "time_hi",
+        "time_lo",
+        "times",
+        "tokens",
+        "version",
+        "warnings",
+    )
+
+    def __init__(self, provider: str, key: str, version: str, linear: Any) -> None:
+        self.provider = provider
+        self.key = key  # "provider/model" of the by-model breakdown
+        self.version = version
+        self.times, self.at_times = linear
+        self.calls = 0
+        self.tokens: float = 0
+        self.time_lo = 0.0
+        self.time_hi = 0.0
+        self.warnings: dict[str, ImpactWarning] = {}
+        self.last_warnings: tuple[ImpactWarning, ...] = ()
+
+    def bounds(self) -> tuple[float, ...]:
+        flat: tuple[float, ...] = self.at_times(self.tokens, self.time_lo, self.time_hi)
+        return flat
+
+
 class Run:
     """The totals of one tracked block: ``impacts`` (None until a call is estimated), ``calls``,
     ``unestimated_calls`` (models not in the registry) and a per-model breakdown ``by_model``."""
@@ -77,85 +124,132 @@ class Run:
         self.name = name
         self.path = (*parents, name)  # enclosing tracker names, outermost first
         self._lock = threading.Lock()
-        self._total = _Totals()
-        self._by_model: dict[str, _Totals] = {}
+        self._sums: dict[Any, _KernelSums] = {}  # kernel -> its calls' sums
+        self._by_model: dict[str, _Totals] = {}  # "provider/model" -> bounds added as bounds
         self._unestimated: dict[str, int] = {}
-        # Calls not added into the totals yet: (provider, model, impacts), in the order they finished.
-        self._pending: collections.deque[tuple[str, str | None, Impacts | None]] = collections.deque()
 
     def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
         """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
-        if impacts is not None and not isinstance(impacts, Impacts):
-            raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
-        pending = self._pending
-        pending.append((provider, model, impacts))  # atomic: no lock on the request path
-        if len(pending) >= FOLD_AT:
+        if impacts is None:
+            key = f"{provider}/{model or '?'}"
             with self._lock:
-                self._fold()
-
-    def _fold(self) -> None:
-        """Add the waiting calls into the totals, oldest first (the caller holds the lock)."""
-        pending = self._pending
-        for _ in range(len(pending)):  # calls appended meanwhile wait for the next fold
-            provider, model, impacts = pending.popleft()
-            if impacts is None:
-                key = f"{provider}/{model or '?'}"
                 self._unestimated[key] = self._unestimated.get(key, 0) + 1
-                continue
-            flat, fields = flat_bounds(impacts), impacts.__dict__
-            self._total.add(flat, fields)
-            inputs = fields["inputs"]
-            resolved = inputs.model_resolved if inputs is not None else None
-            key = f"{provider}/{resolved or model or '?'}"
+            return
+        if not isinstance(impacts, Impacts):
+            raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
+        fields = impacts.__dict__
+        # Straight from pydantic's private-attribute slot (``impacts._bounds`` goes through __getattr__).
+        pending = impacts.__pydantic_private__["_bounds"]  # type: ignore[index]
+        if type(pending) is PendingBounds:
+            kernel, tokens, latency_s = pending
+            with self._lock:
+                sums = self._sums.get(kernel)
+                if sums is None:
+                    sums = self._new_sums(provider, model, kernel, fields)
+                if sums is not None and sums.provider == provider:
+                    time_lo, time_hi = sums.times(tokens, latency_s)
+                    sums.calls += 1
+                    sums.tokens += tokens
+                    sums.time_lo += time_lo
+                    sums.time_hi += time_hi
+                    warnings = fields["warnings"]
+                    if warnings and warnings is not sums.last_warnings:  # a model's calls share one tuple
+                        for warning in warnings:
+                            sums.warnings.setdefault(warning.code, warning)
+                        sums.last_warnings = warnings
+                    return
+        flat = flat_bounds(impacts)
+        key = _model_key(provider, model, fields)
+        with self._lock:
             totals = self._by_model.get(key)
             if totals is None:
                 totals = self._by_model[key] = _Totals()
-            totals.add(flat, fields)
+            totals.add(flat, fields["calls"], (fields["methodology_version"],), fields["warnings"])
 
-    @contextlib.contextmanager
-    def _folded(self) -> Iterator[None]:
-        """Hold the lock, with every finished call added into the totals (what each reading of the run sees)."""
+    def _new_sums(self, provider: str, model: str | None, kernel: Any, fields: dict[str, Any]) -> _KernelSums | None:
+        """Sums for a kernel first seen (None if it has no linear form: its calls are added as bounds). The
+        caller holds the lock."""
+        linear = getattr(kernel, "__dict__", {}).get("linear")
+        if linear is None:
+            return None
+        if len(self._sums) >= MAX_KERNELS:
+            self._settle()
+        sums = self._sums[kernel] = _KernelSums(
+            provider, _model_key(provider, model, fields), fields["methodology_version"], linear
+        )
+        return sums
+
+    def _settle(self) -> None:
+        """Turn every kernel's sums into bounds added to its model's totals (the caller holds the lock)."""
+        for sums in self._sums.values():
+            totals = self._by_model.get(sums.key)
+            if totals is None:
+                totals = self._by_model[sums.key] = _Totals()
+            totals.add(sums.bounds(), sums.calls, (sums.version,), tuple(sums.warnings.values()))
+        self._sums.clear()
+
+    def _models(self) -> dict[str, _Totals]:
+        """Every model's totals as of now: its bounds added so far plus its kernels' sums turned into bounds."""
         with self._lock:
-            self._fold()
-            yield
+            out: dict[str, _Totals] = {}
+            for key, totals in self._by_model.items():
+                out[key] = copy = _Totals()
+                copy.merged(totals)
+            for sums in self._sums.values():
+                if sums.calls:
+                    into = out.get(sums.key)
+                    if into is None:
+                        into = out[sums.key] = _Totals()
+                    into.add(sums.bounds(), sums.calls, (sums.version,), tuple(sums.warnings.values()))
+            return out
 
     @property
     def impacts(self) -> Impacts | None:
-        with self._folded():
-            return self._total.impacts()
+        total = _Totals()
+        for totals in self._models().values():
+            total.merged(totals)
+        return total.impacts()
 
     @property
     def calls(self) -> int:
         """Every instrumented call that finished inside the block, estimated or not."""
-        with self._folded():
-            return self._total.calls + sum(self._unestimated.values())
+        with self._lock:
+            return self._estimated() + sum(self._unestimated.values())
+
+    def _estimated(self) -> int:
+        return sum(t.calls for t in self._by_model.values()) + sum(s.calls for s in self._sums.values())
 
     @property
     def estimated_calls(self) -> int:
-        with self._folded():
-            return self._total.calls
+        with self._lock:
+            return self._estimated()
 
     @property
     def unestimated_calls(self) -> int:
-        with self._folded():
+        with self._lock:
             return sum(self._unestimated.values())
 
     @property
     def unestimated_models(self) -> dict[str, int]:
-        with self._folded():
+        with self._lock:
             return dict(self._unestimated)
 
     @property
     def by_model(self) -> dict[str, Impacts]:
         """``"provider/model"`` → that model's total impacts (``.calls`` says how many calls)."""
-        with self._folded():
-            out = {key: totals.impacts() for key, totals in self._by_model.items()}
+        out = {key: totals.impacts() for key, totals in self._models().items()}
         return {key: value for key, value in out.items() if value is not None}
 
     def __repr__(self) -> str:
         impacts = self.impacts
         energy = f", energy={impacts.energy}" if impacts is not None else ""
         return f"Run({self.name!r}, calls={self.calls}{energy})"
+
+
+def _model_key(provider: str, model: str | None, fields: dict[str, Any]) -> str:
+    inputs = fields["inputs"]
+    resolved = inputs.model_resolved if inputs is not None else None
+    return f"{provider}/{resolved or model or '?'}"
 
 
 class track:

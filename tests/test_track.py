@@ -23,9 +23,9 @@ import openai
 import pytest
 
 import genai_footprint as gf
+from genai_footprint import _estimate, _track
 from genai_footprint._impacts import ALL_KEYS, Impacts, flat_bounds, range_at
 from genai_footprint._instrument import _tokens
-from genai_footprint._track import FOLD_AT
 
 MINI = "gpt-4o-mini"
 MINI_SERVED = "gpt-4o-mini-2024-07-18"
@@ -133,6 +133,10 @@ async def achat(client: openai.AsyncOpenAI, tokens: int, model: str = MINI) -> A
 
 
 # -- checks ---------------------------------------------------------------------------------------------
+
+
+def _pending_bounds(impacts: Impacts) -> bool:
+    return type(impacts.__pydantic_private__["_bounds"]) is not tuple  # type: ignore[index]
 
 
 def impacts_of(responses: Sequence[Any]) -> list[Impacts]:
@@ -668,50 +672,97 @@ def test_by_model_keeps_one_total_per_resolved_model(client: openai.OpenAI) -> N
 def test_memory_is_per_model_not_per_call(client: openai.OpenAI) -> None:
     with gf.track("many") as run:
         first = [chat(client, n) for n in (1, 2, 3)]
-        assert run.calls == 3  # reading brings the totals up to date
+        assert run.calls == 3
         sizes_early = _sized_state(run)
-        assert sizes_early["_pending"] == 0
-        bounds_early = len(run._total.bounds)
         energy = math.fsum(r.impacts.energy.max for r in first)
-        waiting = []
         for i in range(1997):
             energy += chat(client, i % 97 + 1).impacts.energy.max
-            waiting.append(len(run._pending))
-    # Between reads, finished calls wait in a queue that never holds more than FOLD_AT of them.
-    assert max(waiting) == FOLD_AT - 1
     assert run.calls == 2000
-    assert run.impacts.calls == 2000
+    assert run.impacts is not None and run.impacts.calls == 2000
     assert math.isclose(run.impacts.energy.max, energy, rel_tol=1e-9)
-    assert len(run._by_model) == 1
-    assert len(run._total.bounds) == bounds_early == 2 * len(ALL_KEYS)
-    assert _sized_state(run) == sizes_early  # once read, no list, dict, set or queue grew with the calls
+    assert len(run._sums) == 1  # one model, one serving zone: one kernel's sums
+    assert _sized_state(run) == sizes_early  # no list, dict, set or queue grew with the calls
 
 
-def test_totals_are_the_running_sums_in_finishing_order_across_folds(client: openai.OpenAI) -> None:
-    # Runs of one model and of the other, read once between two folds: every total, the run's and each
-    # model's, is the sum of its calls' bounds added one by one in the order the calls finished.
-    models = [MINI if (i // 3) % 2 == 0 else BIG for i in range(2 * FOLD_AT + 21)]
+def test_totals_are_the_sums_of_the_calls_bounds_with_reads_in_between(client: openai.OpenAI) -> None:
+    # Runs of one model and of the other, read now and then: every total, the run's and each model's, is the
+    # sum of its calls' bounds (each bound within rounding of the exact sum of the per-call figures).
+    models = [MINI if (i // 3) % 2 == 0 else BIG for i in range(150)]
     with gf.track("order") as run:
         responses = []
         for i, model in enumerate(models):
             responses.append(chat(client, i % 37 + 1, model=model))
-            if i == FOLD_AT + 6:
+            if i in (5, 70, 71):
                 assert run.calls == i + 1
-    expected: dict[str, list[float]] = {}
-    total = [0.0] * (2 * len(ALL_KEYS))
-    for response in responses:
-        flat = flat_bounds(response.impacts)
-        total = [a + b for a, b in zip(total, flat, strict=True)]
-        key = f"openai/{response.impacts.inputs.model_resolved}"
-        sums = expected.get(key, [0.0] * len(flat))
-        expected[key] = [a + b for a, b in zip(sums, flat, strict=True)]
+                assert_same_total(run.impacts, impacts_of(responses))
+    flats = [flat_bounds(r.impacts) for r in responses]
+    keys = [f"openai/{r.impacts.inputs.model_resolved}" for r in responses]
     assert run.impacts is not None
-    assert list(flat_bounds(run.impacts)) == total  # bit for bit
+    for got, column in zip(flat_bounds(run.impacts), zip(*flats, strict=True), strict=True):
+        assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0)
     by_model = run.by_model
-    assert set(by_model) == set(expected) == {f"openai/{MINI_SERVED}", f"openai/{BIG_SERVED}"}
-    for key, sums in expected.items():
-        assert list(flat_bounds(by_model[key])) == sums, key
+    assert set(by_model) == set(keys) == {f"openai/{MINI_SERVED}", f"openai/{BIG_SERVED}"}
+    for key, impacts in by_model.items():
+        mine = [f for f, k in zip(flats, keys, strict=True) if k == key]
+        for got, column in zip(flat_bounds(impacts), zip(*mine, strict=True), strict=True):
+            assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0), key
     assert by_model[f"openai/{MINI_SERVED}"].calls == models.count(MINI)
+    assert by_model[f"openai/{BIG_SERVED}"].calls == models.count(BIG)
+
+
+def test_computed_and_pending_bounds_add_into_one_model_total(client: openai.OpenAI) -> None:
+    # An instrumented call's bounds stay pending (the tracker sums its tokens and times); estimates made by
+    # hand and read before Run.add carry computed bounds (added bound by bound). Both land in one total.
+    by_hand = [gf.estimate("openai", MINI_SERVED, output_tokens=n, latency_s=0.5 + n / 100) for n in (10, 250, 4000)]
+    assert [impacts.energy.max > 0 for impacts in by_hand] == [True] * 3  # reading computes the bounds
+    with gf.track("mixed") as run:
+        responses = [chat(client, n) for n in (3, 40, 700)]
+        for impacts in by_hand:
+            run.add("openai", MINI, impacts)
+    assert all(_pending_bounds(r.impacts) for r in responses)  # the tracker did not compute them
+    assert not any(_pending_bounds(impacts) for impacts in by_hand)
+    parts = [*impacts_of(responses), *by_hand]
+    assert run.calls == 6
+    assert list(run.by_model) == [f"openai/{MINI_SERVED}"]
+    assert_same_total(run.by_model[f"openai/{MINI_SERVED}"], parts)
+    assert_same_total(run.impacts, parts)
+
+
+def test_many_kernels_are_settled_into_model_totals(client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each serving zone has its own kernel; past MAX_KERNELS, a run turns its sums into bounds and starts
+    # afresh, so a long run under a changing live grid intensity stays bounded and its totals stay right.
+    monkeypatch.setattr(_track, "MAX_KERNELS", 2)
+    zones = ["FRA", "DEU", "SWE", "POL", "FRA"]
+    with gf.track("zones") as run:
+        responses = []
+        for i, zone in enumerate(zones):
+            gf.init(providers=["openai"], zone=zone)
+            responses.append(chat(client, 10 + i))
+            assert len(run._sums) <= 2
+    gf.init(providers=["openai"])
+    assert [r.impacts.inputs.zone for r in responses] == zones
+    assert run.calls == len(zones)
+    assert_same_total(run.impacts, impacts_of(responses))
+    assert_same_total(run.by_model[f"openai/{MINI_SERVED}"], impacts_of(responses))
+
+
+def test_kernel_sums_are_the_bounds_of_summed_tokens_and_times() -> None:
+    # The property the tracker relies on: the methodology's bounds are linear in tokens and generation time.
+    prepared = _estimate.prepare("openai", MINI)
+    kernel = prepared.kernel
+    times, at_times = kernel.__dict__["linear"]
+    calls = [(n, None if n % 3 == 0 else n / 37) for n in range(1, 400, 7)]
+    for tokens, latency in calls:
+        assert at_times(tokens, *times(tokens, latency)) == kernel(tokens, latency)  # bit for bit
+    summed = at_times(
+        sum(t for t, _ in calls),
+        math.fsum(times(t, lat)[0] for t, lat in calls),
+        math.fsum(times(t, lat)[1] for t, lat in calls),
+    )
+    for got, column in zip(summed, zip(*(kernel(t, lat) for t, lat in calls), strict=True), strict=True):
+        assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0)
+    # The cap matters here: some calls are capped by their measured latency, some are not.
+    assert {times(t, lat)[1] == lat for t, lat in calls if lat is not None} == {True, False}
 
 
 def test_adds_from_many_threads_while_others_read_lose_nothing() -> None:

@@ -154,7 +154,8 @@ def kernel(
         )
     )
 
-    def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
+    def times(output_tokens: float, latency_s: float | None) -> tuple[float, float]:
+        """The modelled generation time at the lower and the upper bound, capped by the measured latency."""
         time_lo = output_tokens * t_lo + first
         time_hi = output_tokens * t_hi + first
         if latency_s is not None:  # the measured latency caps the modelled generation time
@@ -162,6 +163,11 @@ def kernel(
                 time_lo = latency_s
             if time_hi > latency_s:  # noqa: PLR1730
                 time_hi = latency_s
+        return time_lo, time_hi
+
+    def at_times(output_tokens: float, time_lo: float, time_hi: float) -> tuple[float, ...]:
+        """The 26 bounds at given generation times. Each is a linear form in (tokens, time), with no constant
+        term, so the bounds of many requests add up as the bounds at their summed tokens and times."""
         it_lo = time_lo * k_time_lo + output_tokens * k_tok_lo
         it_hi = time_hi * k_time_hi + output_tokens * k_tok_hi
         e_lo, e_hi = pue_lo * it_lo, pue_hi * it_hi
@@ -179,7 +185,14 @@ def kernel(
             eg_lo, eg_hi, ep_lo, ep_hi, ea_lo, ea_hi,
         )  # fmt: skip
 
+    def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
+        time_lo, time_hi = times(output_tokens, latency_s)
+        return at_times(output_tokens, time_lo, time_hi)
+
     run.__dict__["ordered"] = ordered
+    # The kernel's linear form: run(tokens, latency) is at_times(tokens, *times(tokens, latency)). A tracker
+    # sums tokens and times per kernel and reads the bounds of the sums (see ``_track``).
+    run.__dict__["linear"] = (times, at_times)
     return run
 
 
