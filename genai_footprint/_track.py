@@ -111,9 +111,17 @@ class _KernelSums:
         self.warnings: dict[str, ImpactWarning] = {}
         self.last_warnings: tuple[ImpactWarning, ...] = ()
 
-    def bounds(self) -> tuple[float, ...]:
+    def add_to(self, by_model: dict[str, _Totals]) -> None:
+        """Add these calls, their bounds computed from the sums, to their model's totals in ``by_model``."""
         flat: tuple[float, ...] = self.at_times(self.tokens, self.time_lo, self.time_hi)
-        return flat
+        _totals_of(by_model, self.key).add(flat, self.calls, (self.version,), tuple(self.warnings.values()))
+
+
+def _totals_of(by_model: dict[str, _Totals], key: str) -> _Totals:
+    totals = by_model.get(key)
+    if totals is None:
+        totals = by_model[key] = _Totals()
+    return totals
 
 
 class Run:
@@ -161,10 +169,9 @@ class Run:
         flat = flat_bounds(impacts)
         key = _model_key(provider, model, fields)
         with self._lock:
-            totals = self._by_model.get(key)
-            if totals is None:
-                totals = self._by_model[key] = _Totals()
-            totals.add(flat, fields["calls"], (fields["methodology_version"],), fields["warnings"])
+            _totals_of(self._by_model, key).add(
+                flat, fields["calls"], (fields["methodology_version"],), fields["warnings"]
+            )
 
     def _new_sums(self, provider: str, model: str | None, kernel: Any, fields: dict[str, Any]) -> _KernelSums | None:
         """Sums for a kernel first seen (None if it has no linear form: its calls are added as bounds). The
@@ -182,10 +189,7 @@ class Run:
     def _settle(self) -> None:
         """Turn every kernel's sums into bounds added to its model's totals (the caller holds the lock)."""
         for sums in self._sums.values():
-            totals = self._by_model.get(sums.key)
-            if totals is None:
-                totals = self._by_model[sums.key] = _Totals()
-            totals.add(sums.bounds(), sums.calls, (sums.version,), tuple(sums.warnings.values()))
+            sums.add_to(self._by_model)
         self._sums.clear()
 
     def _models(self) -> dict[str, _Totals]:
@@ -196,11 +200,7 @@ class Run:
                 out[key] = copy = _Totals()
                 copy.merged(totals)
             for sums in self._sums.values():
-                if sums.calls:
-                    into = out.get(sums.key)
-                    if into is None:
-                        into = out[sums.key] = _Totals()
-                    into.add(sums.bounds(), sums.calls, (sums.version,), tuple(sums.warnings.values()))
+                sums.add_to(out)
             return out
 
     @property
