@@ -18,7 +18,7 @@ import functools
 import inspect
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,15 +55,19 @@ class _Totals:
         self.warnings: dict[str, ImpactWarning] = {}
         self.last_warnings: tuple[ImpactWarning, ...] = ()
 
-    def add(self, flat: tuple[float, ...] | list[float], calls: int, versions: Any, warnings: Any) -> None:
+    def add(
+        self,
+        flat: tuple[float, ...] | list[float],
+        calls: int,
+        versions: Iterable[str],
+        warnings: tuple[ImpactWarning, ...],
+    ) -> None:
         """Add ``calls`` calls whose bounds sum to ``flat``, of these methodology versions and warnings."""
         self.bounds = list(map(_add, self.bounds, flat))  # bound by bound, in C
         self.calls += calls
         self.versions.update(versions)
         if warnings and warnings is not self.last_warnings:  # calls of one model share their warnings tuple
-            for warning in warnings:
-                self.warnings.setdefault(warning.code, warning)
-            self.last_warnings = warnings
+            self.last_warnings = _kept(self.warnings, warnings)
 
     def merged(self, other: _Totals) -> None:
         self.add(other.bounds, other.calls, other.versions, tuple(other.warnings.values()))
@@ -117,6 +121,13 @@ class _KernelSums:
         _totals_of(by_model, self.key).add(flat, self.calls, (self.version,), tuple(self.warnings.values()))
 
 
+def _kept(seen: dict[str, ImpactWarning], warnings: tuple[ImpactWarning, ...]) -> tuple[ImpactWarning, ...]:
+    """Note each warning's first occurrence by code in ``seen``; returns ``warnings`` (the last tuple seen)."""
+    for warning in warnings:
+        seen.setdefault(warning.code, warning)
+    return warnings
+
+
 def _totals_of(by_model: dict[str, _Totals], key: str) -> _Totals:
     totals = by_model.get(key)
     if totals is None:
@@ -162,10 +173,9 @@ class Run:
                     sums.time_hi += time_hi
                     warnings = fields["warnings"]
                     if warnings and warnings is not sums.last_warnings:  # a model's calls share one tuple
-                        for warning in warnings:
-                            sums.warnings.setdefault(warning.code, warning)
-                        sums.last_warnings = warnings
+                        sums.last_warnings = _kept(sums.warnings, warnings)
                     return
+        # Computed bounds, a kernel without a linear form, or one whose sums belong to another provider name.
         flat = flat_bounds(impacts)
         key = _model_key(provider, model, fields)
         with self._lock:

@@ -163,6 +163,12 @@ def assert_same_total(total: Impacts | None, parts: Sequence[Impacts]) -> None:
         assert math.isclose(got.max, want.max, rel_tol=REL, abs_tol=0.0), (key, got.max, want.max)
 
 
+def assert_exact_sums(got: Sequence[float], parts: Sequence[Sequence[float]], label: str = "") -> None:
+    """Each of ``got`` within 1e-13 relative of the exact (``fsum``) sum of that bound over ``parts``."""
+    for index, (value, column) in enumerate(zip(got, zip(*parts, strict=True), strict=True)):
+        assert math.isclose(value, math.fsum(column), rel_tol=1e-13, abs_tol=0.0), (label, index)
+
+
 def assert_run(run: gf.Run, responses: Sequence[Any]) -> None:
     """``run`` holds exactly these estimated calls, no others."""
     assert run.calls == len(responses)
@@ -698,14 +704,11 @@ def test_totals_are_the_sums_of_the_calls_bounds_with_reads_in_between(client: o
     flats = [flat_bounds(r.impacts) for r in responses]
     keys = [f"openai/{r.impacts.inputs.model_resolved}" for r in responses]
     assert run.impacts is not None
-    for got, column in zip(flat_bounds(run.impacts), zip(*flats, strict=True), strict=True):
-        assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0)
+    assert_exact_sums(flat_bounds(run.impacts), flats)
     by_model = run.by_model
     assert set(by_model) == set(keys) == {f"openai/{MINI_SERVED}", f"openai/{BIG_SERVED}"}
     for key, impacts in by_model.items():
-        mine = [f for f, k in zip(flats, keys, strict=True) if k == key]
-        for got, column in zip(flat_bounds(impacts), zip(*mine, strict=True), strict=True):
-            assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0), key
+        assert_exact_sums(flat_bounds(impacts), [f for f, k in zip(flats, keys, strict=True) if k == key], key)
     assert by_model[f"openai/{MINI_SERVED}"].calls == models.count(MINI)
     assert by_model[f"openai/{BIG_SERVED}"].calls == models.count(BIG)
 
@@ -759,8 +762,7 @@ def test_kernel_sums_are_the_bounds_of_summed_tokens_and_times() -> None:
         math.fsum(times(t, lat)[0] for t, lat in calls),
         math.fsum(times(t, lat)[1] for t, lat in calls),
     )
-    for got, column in zip(summed, zip(*(kernel(t, lat) for t, lat in calls), strict=True), strict=True):
-        assert math.isclose(got, math.fsum(column), rel_tol=1e-13, abs_tol=0.0)
+    assert_exact_sums(summed, [kernel(t, lat) for t, lat in calls])
     # The cap matters here: some calls are capped by their measured latency, some are not.
     assert {times(t, lat)[1] == lat for t, lat in calls if lat is not None} == {True, False}
 
