@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import math
 import textwrap
 from collections.abc import Iterator
@@ -544,6 +545,79 @@ async def test_stream_helper_left_early(server: FakeAnthropic, asynchronous: boo
     assert stream.current_message_snapshot.impacts is stream.impacts
 
 
+@MODES
+@pytest.mark.parametrize("how", ["text_stream", "get_final_message"])
+async def test_stream_helper_without_usage_counts_the_text_it_accumulated(
+    server: FakeAnthropic, footprint: Footprint, asynchronous: bool, how: str
+) -> None:
+    # No message_delta: only message_start's initial usage, which is not the output (the helper itself fails
+    # on a message_delta without usage, so that is the one way a helper stream ends without it).
+    server.events.append(stream_events(cumulative=(), tool=True, thinking=True))
+    with footprint.off():
+        baseline = await use_helper(server, asynchronous, how)
+    server.events.append(stream_events(cumulative=(), tool=True, thinking=True))
+    seen = footprint.listen()
+    helped = await use_helper(server, asynchronous, how)
+
+    assert helped.got == baseline.got
+    # Thinking, text, and the tool input as the helper parsed it (as for a non-stream reply): the text of every
+    # delta, read from the helper's message rather than from each delta.
+    tool_input = json.dumps(json.loads("".join(TOOL_JSON)))
+    text = "".join(THINKING) + "".join(TEXT) + tool_input
+    impacts = helped.stream.impacts
+    assert impacts.inputs.tokens_source == "approximation"
+    assert impacts.inputs.output_tokens == math.ceil(len(text) / _tokens.CHARS_PER_TOKEN)
+    assert "tokens-counted" in {w.code for w in impacts.warnings}
+    assert [event_impacts for _, _, event_impacts in seen] == [impacts]
+
+
+@MODES
+async def test_stream_helper_does_not_look_at_content_deltas(
+    server: FakeAnthropic, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+) -> None:
+    seen: list[str] = []
+    on_item = _anthropic._HelperEventsObserver.on_item
+
+    def counting(self: Any, event: Any) -> bool:
+        seen.append(event.type)
+        return on_item(self, event)
+
+    monkeypatch.setattr(_anthropic._HelperEventsObserver, "on_item", counting)
+    server.events += [stream_events(), stream_events(tool=True, thinking=True, cumulative=(7, 42))]
+    await use_helper(server, asynchronous, "text_stream")  # the first text delta of a process teaches its class
+    seen.clear()
+    helped = await use_helper(server, asynchronous, "text_stream")
+
+    assert "content_block_delta" not in seen
+    assert seen.count("message_delta") == 2 and seen[0] == "message_start"
+    assert_inputs(helped.stream.impacts, output_tokens=42, stream=True)  # the last running total
+
+
+def test_helper_stream_collected_mid_way_counts_the_text_read_so_far(
+    server: FakeAnthropic, footprint: Footprint
+) -> None:
+    import gc
+
+    server.events.append(stream_events(cumulative=()))
+    seen = footprint.listen()
+    stream = server.client().messages.stream(**REQUEST).__enter__()
+    texts = []
+    for event in stream:
+        if event.type == "text":
+            texts.append(event.text)
+            if len(texts) == 2:
+                break
+    read = stream.current_message_snapshot.content[0].text
+    assert read == "".join(texts) == "".join(TEXT[:2])
+    del stream, event
+    gc.collect()  # neither read to its end nor closed: the call ends when the helper stream is collected
+
+    assert len(seen) == 1
+    impacts = seen[0][2]
+    assert impacts.inputs.output_tokens == math.ceil(len(read) / _tokens.CHARS_PER_TOKEN)
+    assert {"stream-partial", "tokens-counted"} <= {w.code for w in impacts.warnings}
+
+
 async def _outcome(coroutine: Any) -> BaseException:
     with pytest.raises(anthropic.APIError) as caught:
         await coroutine
@@ -1024,6 +1098,7 @@ async def test_stream_helper_survives_internal_failures(
         monkeypatch.setattr(_anthropic.StreamHelperEndpoint, "begin", _boom)
     elif failure == "stream_observer":
         monkeypatch.setattr(_anthropic.MessagesEndpoint, "stream_observer", _boom)
+        monkeypatch.setattr(_anthropic.MessagesEndpoint, "helper_observer", _boom)
     elif failure == "on_item":
         monkeypatch.setattr(_anthropic._EventsObserver, "on_item", _boom)
     else:
@@ -1035,8 +1110,13 @@ async def test_stream_helper_survives_internal_failures(
 
     assert helped.got == baseline.got
     assert helped.final.model_dump() == baseline.final.model_dump()
-    if failure == "on_item":  # events unseen: the text is unknown, the call still counts (0 tokens counted)
-        assert helped.stream.impacts.inputs.output_tokens == 0
+    if failure == "on_item":  # no usage seen: the text the helper accumulated is counted (the stream ended)
+        impacts = helped.stream.impacts
+        assert impacts.inputs.tokens_source == "approximation"
+        assert impacts.inputs.output_tokens == math.ceil(len("".join(TEXT)) / _tokens.CHARS_PER_TOKEN)
+        assert {w.code for w in impacts.warnings} >= {"tokens-counted"} and "stream-partial" not in {
+            w.code for w in impacts.warnings
+        }
     else:
         assert helped.stream.impacts is None  # readable, never an AttributeError
 

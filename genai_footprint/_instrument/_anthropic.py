@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import typing
+import weakref
 from typing import Any, Literal
 
 from genai_footprint._instrument._common import (
@@ -195,6 +196,43 @@ class _EventsObserver(StreamTally):
         return True
 
 
+def _snapshot_of(helper: Any) -> Any:
+    """The message a MessageStream has accumulated so far, or None (none yet, or the stream is gone)."""
+    try:
+        return None if helper is None else helper.current_message_snapshot  # asserts a message_start was read
+    except Exception:
+        return None
+
+
+class _HelperEventsObserver(_EventsObserver):
+    """The raw event stream a MessageStream (``messages.stream()``) reads. The MessageStream accumulates the
+    message itself, text included, so content deltas go by unseen (``passed``: one class check a streamed
+    token); the text, needed only when no usage comes, is read from its snapshot at the end. The snapshot is
+    kept from the first event after ``message_start`` on: the MessageStream, held weakly, may be gone by then.
+    """
+
+    __slots__ = ("helper", "snapshot")
+    passed = _TEXT_DELTA_EVENTS  # learnt by _EventsObserver.on_item from the first text delta seen
+
+    def __init__(self, helper: Any) -> None:
+        super().__init__()
+        self.helper = weakref.ref(helper)
+        self.snapshot: Any = None
+
+    def on_item(self, event: Any) -> bool:
+        super().on_item(event)
+        if self.snapshot is None and event.type != "message_start":
+            self.snapshot = _snapshot_of(self.helper())
+        return True
+
+    def result(self) -> Observation:
+        if self.tokens is None:
+            snapshot = self.snapshot if self.snapshot is not None else _snapshot_of(self.helper())
+            if snapshot is not None:  # else: the text of the events seen before the deltas were learnt
+                self.texts = _message_text(snapshot)
+        return super().result()
+
+
 class MessagesEndpoint:
     """``messages.create`` / ``parse`` (plain and beta): a ``Message``, or a stream of its events."""
 
@@ -221,6 +259,10 @@ class MessagesEndpoint:
 
     def stream_observer(self, call: Call, stream: Any) -> StreamObserver:
         return _EventsObserver()
+
+    def helper_observer(self, call: Call, stream: Any, helper: Any) -> StreamObserver:
+        """The raw stream of a MessageStream ``helper`` (``stream()``, a thread's ``stream()``)."""
+        return _HelperEventsObserver(helper)
 
 
 class StreamHelperEndpoint(MessagesEndpoint):

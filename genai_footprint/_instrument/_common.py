@@ -340,8 +340,13 @@ def send_request(target: Target, runtime_of: RuntimeOf) -> Wrapper:
     return async_wrapper
 
 
-def _observer(call: Call, raw: Any) -> StreamObserver:
+def _observer(call: Call, raw: Any, holder: Any) -> StreamObserver:
+    """The observer of the raw stream ``holder`` (a helper stream) reads: the endpoint's ``helper_observer`` when
+    it has one (it may read what the helper stream accumulates), else its ``stream_observer``."""
     try:
+        for_helper = getattr(call.endpoint, "helper_observer", None)
+        if for_helper is not None:
+            return for_helper(call, raw, holder)  # type: ignore[no-any-return]
         return call.endpoint.stream_observer(call, raw)
     except Exception:
         _internal_error("stream_observer")
@@ -361,7 +366,7 @@ def _proxied(
         if isinstance(raw, _StreamProxyBase):
             observer = _PassOn()
         else:
-            observer = _observer(call, raw)
+            observer = _observer(call, raw, stream)
             _attach(raw, None)  # the raw stream too reads None until it ends, as behind the runtime's proxies
         proxy_type = _HelperAsyncStreamProxy if hasattr(raw, "__anext__") else _HelperSyncStreamProxy
         proxy = proxy_type(raw, awaiting.runtime, call, observer, stream, final_of)

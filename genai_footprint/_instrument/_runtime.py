@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator
 from contextvars import ContextVar
 from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
@@ -592,14 +592,20 @@ class SyncStreamProxy(_StreamProxyBase):
         # for loop then resumes it directly, with no __next__ call per item; next(proxy) reads the same one.
         items = self._self_iterator
         if items is None:
-            items = self._self_iterator = self._self_items(iter(self.__wrapped__))
+            items = self._self_iterator = self._self_generator()
         return items  # type: ignore[no-any-return]
 
     def __next__(self) -> Any:
         items = self._self_iterator
         if items is None:
-            items = self._self_iterator = self._self_items(iter(self.__wrapped__))
+            items = self._self_iterator = self._self_generator()
         return next(items)
+
+    def _self_generator(self) -> Iterator[Any]:
+        passed = getattr(self._self_observer, "passed", None)
+        if passed is None:
+            return self._self_items(iter(self.__wrapped__))
+        return self._self_items_passing(iter(self.__wrapped__), passed)
 
     def _self_items(self, iterator: Any) -> Iterator[Any]:
         """The SDK's items as the caller sees them: each shown to the observer (one generator frame per stream,
@@ -620,6 +626,33 @@ class SyncStreamProxy(_StreamProxyBase):
                 if keep:
                     yield item
         except GeneratorExit:  # the proxy is being collected: close() or __del__ finishes the call
+            raise
+        except BaseException:
+            self._self_finish(ended_early=True)
+            raise
+        self._self_finish(ended_early=False)
+
+    def _self_items_passing(self, iterator: Any, passed: Container[type]) -> Iterator[Any]:
+        """``_self_items`` for an observer that has no need to see items of the classes in ``passed``: those go
+        by with no call (it reads what they carry elsewhere, e.g. from a helper stream's snapshot)."""
+        on_item = self._self_observer.on_item
+        call = self._self_call
+        first = True
+        try:
+            for item in iterator:
+                if first:
+                    self._self_first = time.perf_counter()
+                    first = False
+                if type(item) not in passed:
+                    try:
+                        keep = on_item(item)
+                    except Exception:
+                        _internal_error("stream item")
+                        keep = not _injected_usage_chunk(call, item)
+                    if not keep:
+                        continue
+                yield item
+        except GeneratorExit:
             raise
         except BaseException:
             self._self_finish(ended_early=True)
@@ -651,7 +684,11 @@ class AsyncStreamProxy(_StreamProxyBase):
         # directly, with no coroutine of ours per item; ``anext(proxy)`` reads the same one.
         items = self._self_iterator
         if items is None:
-            items = self._self_iterator = self._self_aitems(self.__wrapped__.__aiter__())
+            passed = getattr(self._self_observer, "passed", None)
+            iterator = self.__wrapped__.__aiter__()
+            items = self._self_iterator = (
+                self._self_aitems(iterator) if passed is None else self._self_aitems_passing(iterator, passed)
+            )
         return items  # type: ignore[no-any-return]
 
     def __anext__(self) -> Awaitable[Any]:
@@ -675,6 +712,32 @@ class AsyncStreamProxy(_StreamProxyBase):
                 if keep:
                     yield item
         except GeneratorExit:  # the proxy is being collected or closed: close() or __del__ finishes the call
+            raise
+        except BaseException:
+            self._self_finish(ended_early=True)
+            raise
+        self._self_finish(ended_early=False)
+
+    async def _self_aitems_passing(self, iterator: Any, passed: Container[type]) -> AsyncIterator[Any]:
+        """``_self_aitems`` where items of the classes in ``passed`` go by unseen (see ``SyncStreamProxy``)."""
+        on_item = self._self_observer.on_item
+        call = self._self_call
+        first = True
+        try:
+            async for item in iterator:
+                if first:
+                    self._self_first = time.perf_counter()
+                    first = False
+                if type(item) not in passed:
+                    try:
+                        keep = on_item(item)
+                    except Exception:
+                        _internal_error("stream item")
+                        keep = not _injected_usage_chunk(call, item)
+                    if not keep:
+                        continue
+                yield item
+        except GeneratorExit:
             raise
         except BaseException:
             self._self_finish(ended_early=True)

@@ -103,7 +103,11 @@ def observation(
 
 
 class StreamObserver(Protocol):
-    """Sees every item of a stream; ``on_item`` returns False to hide an item from the caller."""
+    """Sees every item of a stream; ``on_item`` returns False to hide an item from the caller.
+
+    An observer may also have ``passed``, a container of classes: items of exactly those classes go by without
+    an ``on_item`` call (for an observer that reads what they carry elsewhere at the end).
+    """
 
     def on_item(self, item: Any) -> bool: ...
 
