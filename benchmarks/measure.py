@@ -116,6 +116,7 @@ def _mistral_cases(chunks: int) -> list[Case]:
 
 
 REPLAY = "stream_replay"
+HELPER_REPLAY = "stream_helper_replay"  # Anthropic's messages.stream(), its events replayed
 
 
 def replay_cases(provider: str, chunks: int) -> list[Case]:
@@ -136,7 +137,19 @@ def replay_cases(provider: str, chunks: int) -> list[Case]:
     def stream() -> tuple[Any, ...]:
         return _drain(replayed(open_on(opener), items))
 
-    return [Case(REPLAY, chunks, stream)]
+    cases = [Case(REPLAY, chunks, stream)]
+    if provider == "anthropic":
+        # The same events read by the messages.stream() helper: its MessageStream reads the raw stream it is
+        # given (through genai_footprint's proxy when instrumented), which hands out the events parsed beforehand.
+        def stream_helper() -> tuple[Any, ...]:
+            with opener.messages.stream(model=fakes.ANTHROPIC_MODEL, max_tokens=1024, messages=MESSAGES) as helper:
+                replayed(helper._raw_stream, items)
+                for _ in helper.text_stream:
+                    pass
+            return (helper,)
+
+        cases.append(Case(HELPER_REPLAY, chunks, stream_helper))
+    return cases
 
 
 # Per provider: (its fake client for n chunks, the plain streaming call on a client). The SDK method is looked up

@@ -288,8 +288,9 @@ def test_replayed_stream_hands_out_the_parsed_items_through_the_sdk(
     measure = importlib.import_module("measure")
     import genai_footprint
 
-    (case,) = measure.replay_cases(provider, 7)
+    case, *more = measure.replay_cases(provider, 7)
     assert case.name == "stream_replay" and case.chunks == 7
+    assert [other.name for other in more] == (["stream_helper_replay"] if provider == "anthropic" else [])
     plain_stream, plain_last = case.run()
     genai_footprint.init(providers=[provider])
     try:
@@ -320,8 +321,31 @@ def test_instruction_table_shows_the_replayed_stream(monkeypatch: pytest.MonkeyP
     results = json.loads((ROOT / "benchmarks" / "results" / "latest.json").read_text())
     for provider in run.PROVIDERS:
         results["callgrind"][provider][run.OURS][run.REPLAY] = figures
+    results["callgrind"]["anthropic"][run.OURS]["stream_helper_replay"] = figures
     lines = run.render(results).splitlines()
     replayed = [line for line in lines if run.REPLAY_NOTE in line]
-    assert len(replayed) == 3
+    assert len(replayed) == 4
     assert replayed[0].startswith("| OpenAI: `create(stream=True)`, its chunks replayed")
+    assert any(line.startswith("| Anthropic: `messages.stream()` read through `text_stream`, its") for line in replayed)
     assert all("+2.9 k [+2.8 k – +3 k]" in line for line in replayed)
+
+
+def test_replayed_helper_stream_reads_the_parsed_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Anthropic's messages.stream() over the replayed events: the helper's text and final message come from
+    # them, on both sides, and the instrumented helper's impacts count their usage.
+    _load_run(monkeypatch)
+    measure = importlib.import_module("measure")
+    import genai_footprint
+
+    _, case = measure.replay_cases("anthropic", 7)
+    assert case.name == "stream_helper_replay" and case.chunks == 7
+    (plain,) = case.run()
+    genai_footprint.init(providers=["anthropic"])
+    try:
+        (helper,) = case.run()
+    finally:
+        genai_footprint.shutdown()
+    assert helper.get_final_message().content == plain.get_final_message().content
+    assert len(plain.get_final_message().content[0].text) > 0
+    assert helper.impacts.inputs.output_tokens == 7 and helper.impacts.inputs.tokens_source == "usage"
+    assert not hasattr(plain, "impacts")
