@@ -552,6 +552,34 @@ else:  # subscripting needs wrapt >= 2 at run time; plain ObjectProxy works on e
     _ProxyBase = wrapt.ObjectProxy
 
 
+class _Ending:
+    """Around a proxy's item loop: the last item, or an error, finishes the call. A GeneratorExit (the proxy
+    closed or collected) leaves that to ``close()`` or ``__del__``."""
+
+    __slots__ = ("proxy",)
+
+    def __init__(self, proxy: _StreamProxyBase) -> None:
+        self.proxy = proxy
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:  # an error goes on to the caller
+        if kind is None:
+            self.proxy._self_finish(ended_early=False)
+        elif not issubclass(kind, GeneratorExit):
+            self.proxy._self_finish(ended_early=True)
+
+
+def _shown(on_item: Callable[[Any], bool], call: Call, item: Any) -> bool:
+    """Whether the caller gets ``item``, once the observer saw it (if it fails, only our usage chunk is hidden)."""
+    try:
+        return on_item(item)
+    except Exception:
+        _internal_error("stream item")
+        return not _injected_usage_chunk(call, item)
+
+
 class _StreamProxyBase(_ProxyBase):
     """Shared state of both proxies; finishes exactly once (end, error, close, exit or garbage collection)."""
 
@@ -638,26 +666,13 @@ class SyncStreamProxy(_StreamProxyBase):
         on_item = self._self_observer.on_item
         call = self._self_call
         first = True
-        try:
+        with _Ending(self):
             for item in iterator:
                 if first:
                     self._self_first = time.perf_counter()
                     first = False
-                if type(item) not in passed:
-                    try:
-                        keep = on_item(item)
-                    except Exception:
-                        _internal_error("stream item")
-                        keep = not _injected_usage_chunk(call, item)
-                    if not keep:
-                        continue
-                yield item
-        except GeneratorExit:
-            raise
-        except BaseException:
-            self._self_finish(ended_early=True)
-            raise
-        self._self_finish(ended_early=False)
+                if type(item) in passed or _shown(on_item, call, item):
+                    yield item
 
     def close(self) -> Any:
         try:
@@ -723,26 +738,13 @@ class AsyncStreamProxy(_StreamProxyBase):
         on_item = self._self_observer.on_item
         call = self._self_call
         first = True
-        try:
+        with _Ending(self):
             async for item in iterator:
                 if first:
                     self._self_first = time.perf_counter()
                     first = False
-                if type(item) not in passed:
-                    try:
-                        keep = on_item(item)
-                    except Exception:
-                        _internal_error("stream item")
-                        keep = not _injected_usage_chunk(call, item)
-                    if not keep:
-                        continue
-                yield item
-        except GeneratorExit:
-            raise
-        except BaseException:
-            self._self_finish(ended_early=True)
-            raise
-        self._self_finish(ended_early=False)
+                if type(item) in passed or _shown(on_item, call, item):
+                    yield item
 
     async def close(self) -> Any:
         try:
