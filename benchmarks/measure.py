@@ -462,14 +462,14 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
         seen: list[int] = []
 
         def tracked() -> None:
-            runtime.listeners = (pipeline.listener,)
+            runtime.sinks = (pipeline.take,)  # as init() attaches it
             try:
                 with gf.track("bench") as run:
                     for _ in range(reps):
                         call.run()
                 pipeline.flush()
             finally:
-                runtime.listeners = ()
+                runtime.sinks = ()
             seen.append(run.calls)
 
         arms: dict[str, Callable[[], tuple[float, float]]] = {

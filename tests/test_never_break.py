@@ -39,6 +39,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runtime = _lifecycle.current_runtime()
     if runtime is not None:
         runtime.listeners = ()
+        runtime.sinks = ()
     gf.shutdown()
 
 
@@ -62,6 +63,12 @@ def _listener_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime.listeners = (_boom,)
 
 
+def _sink_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = _lifecycle.current_runtime()
+    assert runtime is not None
+    runtime.sinks = (_boom,)  # where init() attaches the export pipeline
+
+
 # Each stage of the instrumentation, made to raise; applied after init().
 STAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "begin": lambda mp: mp.setattr(_openai.ChatCompletions, "begin", _boom),
@@ -73,6 +80,7 @@ STAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "get_registry": lambda mp: mp.setattr(genai_footprint._registry, "get_registry", _boom),
     "estimate": _estimation_raises,
     "listener": _listener_raises,
+    "sink": _sink_raises,
 }
 STREAM_ONLY = {"stream_observer", "on_item", "observer_result"}
 CALL_ONLY = {"observe"}

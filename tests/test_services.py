@@ -6,8 +6,10 @@ stand-in on 127.0.0.1.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,6 +76,64 @@ def test_jsonl_exporter_gets_one_record_per_call_flushed_by_shutdown(tmp_path: P
     # Nothing of the conversation is exported.
     text = log.read_text()
     assert "PROMPT-TEXT" not in text and "ANSWER-TEXT" not in text and "sk-test" not in text
+
+
+def _calls_of_every_kind(client: Any) -> list[tuple[Any, Any]]:
+    """(what the caller holds, its impacts): a reply, a stream with usage, a stream without (tokens counted from
+    its text, with warnings), and a reply of an unknown model."""
+    made = []
+    reply = _ask(client)
+    made.append((reply, reply.impacts))
+    stream = client.chat.completions.create(model=h.MODEL, messages=h.MESSAGES, stream=True)
+    for _ in stream:
+        pass
+    made.append((stream, stream.impacts))
+    uncounted = client.chat.completions.create(
+        model=h.MODEL, messages=h.MESSAGES, stream=True, stream_options={"include_usage": False}
+    )
+    for _ in uncounted:
+        pass
+    made.append((uncounted, uncounted.impacts))
+    unknown = client.chat.completions.create(model="house-model-7", messages=h.MESSAGES)
+    made.append((unknown, unknown.impacts))
+    return made
+
+
+def test_records_are_what_each_call_returned_and_the_queue_keeps_no_impacts_alive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from genai_footprint._export import _pipeline
+
+    # The worker sleeps until shutdown() flushes: every call waits in the queue meanwhile.
+    monkeypatch.setattr(_pipeline, "_WAKE_AT", 10**9)
+    monkeypatch.setattr(_pipeline, "_INTERVAL_S", 3600.0)
+    sink = Collect()
+    gf.init(providers=["openai"], exporters=[sink])
+    made = _calls_of_every_kind(
+        h.client(lambda request: None if request["model"] != "house-model-7" else h.chat_body(model="house-model-7"))
+    )
+    expected = [None if impacts is None else impacts.model_dump(mode="json") for _, impacts in made]
+    assert expected[2] is not None and {w["code"] for w in expected[2]["warnings"]} >= {"tokens-counted"}
+    alive = [weakref.ref(impacts) for _, impacts in made if impacts is not None]
+    del made
+    gc.collect()
+    # Queued calls hold small parts only: what the caller dropped is freed before the worker runs.
+    assert [ref() for ref in alive] == [None, None, None]
+    gf.shutdown()
+
+    assert len(sink.records) == 4
+    for record, impacts in zip(sink.records, expected, strict=True):
+        if impacts is None:
+            assert record["estimated"] is False and record["impacts"] is None
+            continue
+        assert record["inputs"] == impacts["inputs"]
+        assert record["methodology_version"] == impacts["methodology_version"]
+        assert record["warnings"] == [{"code": w["code"], "message": w["message"]} for w in impacts["warnings"]]
+        for criterion in ("energy", "gwp", "pe", "adpe", "wcf"):
+            assert record["impacts"][criterion]["min"] == impacts[criterion]["min"]
+            assert record["impacts"][criterion]["max"] == impacts[criterion]["max"]
+        assert record["output_tokens"] == impacts["inputs"]["output_tokens"]
+        assert record["latency_s"] == impacts["inputs"]["latency_s"]
 
 
 def test_user_exporter_objects_and_unestimated_calls(tmp_path: Path) -> None:

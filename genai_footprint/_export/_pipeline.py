@@ -1,7 +1,7 @@
 """The export pipeline: a bounded queue filled on the request path, drained by one background worker.
 
-The request path only puts the call event in the queue (never blocking: a full queue drops and counts).
-The worker turns events into records and hands them, in batches, to each exporter.
+The request path only puts the finished call in the queue (never blocking: a full queue drops and counts).
+The worker turns each into its event and record, and hands the records, in batches, to each exporter.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._protocol import Exporter
 from genai_footprint._export._record import to_record
+from genai_footprint._instrument._runtime import Finished, finished_event
 
 if TYPE_CHECKING:
+    from genai_footprint._impacts import Impacts
     from genai_footprint._instrument._spec import CallEvent
 
 logger = logging.getLogger("genai_footprint")
@@ -98,7 +100,7 @@ class ExportPipeline:
         self._lock = threading.Lock()
         # The request path appends to a deque (one C-level append, no lock, no thread wake-up); the worker
         # wakes every _INTERVAL_S, when _WAKE_AT events wait, or for a flush, and drains it in order.
-        self._pending: collections.deque[CallEvent | _Marker] = collections.deque()
+        self._pending: collections.deque[CallEvent | Finished | _Marker] = collections.deque()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -115,6 +117,20 @@ class ExportPipeline:
                 hook(event)
             except Exception:
                 logger.debug("genai_footprint: span hook failed; the call is unaffected", exc_info=True)
+        self._queue(event)
+
+    def take(self, finished: Finished, impacts: Impacts | None) -> None:
+        """The instrumentation's sink: queue a finished call, whose event the worker builds (see ``Finished``).
+        ``impacts``, what the call returned, is only handed to the span hook, on the caller's thread."""
+        hook = self._span_hook
+        if hook is not None:
+            try:
+                hook(finished_event(finished, impacts))
+            except Exception:
+                logger.debug("genai_footprint: span hook failed; the call is unaffected", exc_info=True)
+        self._queue(finished)
+
+    def _queue(self, item: CallEvent | Finished) -> None:
         if self._closed:
             return
         if self._worker is None and not self._start():
@@ -124,7 +140,7 @@ class ExportPipeline:
         if waiting >= self._queue_size:
             self._drop()
             return
-        pending.append(event)
+        pending.append(item)
         if waiting + 1 == _WAKE_AT:
             self._wake.set()
 
@@ -153,15 +169,15 @@ class ExportPipeline:
 
     # -- the worker ------------------------------------------------------------------------------------------
 
-    def _run(self, events: collections.deque[CallEvent | _Marker], wake: threading.Event) -> None:
+    def _run(self, events: collections.deque[CallEvent | Finished | _Marker], wake: threading.Event) -> None:
         while True:
             if not events:
                 wake.wait(_INTERVAL_S)
                 wake.clear()
-            items: list[CallEvent | _Marker] = []
+            items: list[CallEvent | Finished | _Marker] = []
             while events and len(items) < _BATCH:
                 items.append(events.popleft())
-            batch: list[CallEvent] = []
+            batch: list[CallEvent | Finished] = []
             for item in items:
                 if not isinstance(item, _Marker):
                     batch.append(item)
@@ -174,13 +190,13 @@ class ExportPipeline:
                     return
             self._export(batch)
 
-    def _export(self, events: list[CallEvent]) -> None:
+    def _export(self, events: list[CallEvent | Finished]) -> None:
         if not events:
             return
         records = []
         for event in events:
             try:
-                records.append(to_record(event, self.tags))
+                records.append(to_record(finished_event(event) if isinstance(event, tuple) else event, self.tags))
             except Exception:
                 logger.debug("genai_footprint: could not build the record of a call; skipped", exc_info=True)
         if not records:

@@ -88,7 +88,7 @@ def init(
     with _lock:
         previous, _services, _config = _services, services, config
     runtime = instrumentor().runtime
-    runtime.listeners = services.listeners
+    runtime.sinks = services.sinks
     runtime.grid = services.grid
     if previous is not None:
         previous.close()  # flushes what the previous configuration's exporters still held
@@ -137,6 +137,7 @@ def shutdown() -> None:
     if _instrumentor is not None:
         _instrumentor.shutdown()
         _instrumentor.runtime.listeners = ()
+        _instrumentor.runtime.sinks = ()
         _instrumentor.runtime.grid = None
     with _lock:
         services, _services = _services, None
@@ -150,7 +151,7 @@ class _Services:
     def __init__(self, pipeline: Any, grid: Any) -> None:
         self.pipeline = pipeline
         self.grid = grid
-        self.listeners: tuple[Any, ...] = () if pipeline is None else (pipeline.listener,)
+        self.sinks: tuple[Any, ...] = () if pipeline is None else (pipeline.take,)
 
     @classmethod
     def build(cls, config: Config) -> _Services:

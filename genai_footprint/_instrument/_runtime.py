@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator
 from contextvars import ContextVar
-from types import FunctionType, MethodType
+from types import EllipsisType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -120,6 +120,9 @@ class Runtime:
     def __init__(self, settings: Settings | None) -> None:
         self.settings: Settings | None = settings
         self.listeners: tuple[Callable[[CallEvent], None], ...] = ()
+        # Take each finished call's parts (``Finished``) and the Impacts it returned: the export pipeline, which
+        # builds the call's event off the request path.
+        self.sinks: tuple[Callable[[Finished, Impacts | None], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
         self._plans: tuple[Settings, dict[Any, Any], dict[Any, tuple[str | None, Any]]] | None = None
         self.grid: Any = None  # a GridIntensity when real-time carbon intensity is configured
@@ -193,8 +196,8 @@ class Runtime:
         name, prepared = plan
         if name is None:
             self._warn_unknown(call.provider, observation.model or call.model_requested)
-            if call.trackers or self.listeners:
-                self._notify(call, observation, None, end, first_item_at)
+            if call.trackers or self.listeners or self.sinks:
+                self._notify(call, observation, None, end, first_item_at, None)
             return None
 
         tokens, source = observation.output_tokens, observation.tokens_source
@@ -213,6 +216,7 @@ class Runtime:
         grid = self.grid
         if grid is not None:
             prepared = self._with_live_gwp(grid, prepared, estimate_module)
+        # The same arguments as in finished_event(), which recomputes these impacts for the export worker.
         impacts: Impacts = estimate_module.compute_positional(
             prepared,
             tokens,
@@ -224,8 +228,8 @@ class Runtime:
             call.model_requested,
             observation.model,
         )
-        if call.trackers or self.listeners:
-            self._notify(call, observation, impacts, end, first_item_at)
+        if call.trackers or self.listeners or self.sinks:
+            self._notify(call, observation, impacts, end, first_item_at, (prepared, tokens, source, extra))
         return impacts
 
     def _with_live_gwp(self, grid: Any, prepared: Any, estimate: Any) -> Any:
@@ -275,7 +279,13 @@ class Runtime:
         return name, prepared
 
     def _notify(
-        self, call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None
+        self,
+        call: Call,
+        observation: Observation,
+        impacts: Impacts | None,
+        end: float,
+        first_item_at: float | None,
+        recipe: tuple[Any, ...] | None,
     ) -> None:
         if call.trackers:
             model = observation.model or call.model_requested
@@ -284,10 +294,39 @@ class Runtime:
                     run.add(call.provider, model, impacts)
                 except Exception:
                     _internal_error("tracker")
+        if not self.sinks and not self.listeners:
+            return
+        timestamp = time.time() - (time.perf_counter() - end)
+        if self.sinks:
+            # Every field in order (see Finished): once per call with an export pipeline.
+            finished = (
+                call,
+                observation.model,
+                observation.output_tokens,
+                observation.tokens_source,
+                recipe,
+                end,
+                first_item_at,
+                timestamp,
+            )
+            for sink in self.sinks:
+                try:
+                    sink(finished, impacts)
+                except Exception:
+                    _internal_error("listener")
         if not self.listeners:
             return
         try:
-            event = _event(call, observation, impacts, end, first_item_at)
+            event = _event(
+                call,
+                observation.model,
+                observation.output_tokens,
+                observation.tokens_source,
+                impacts,
+                end,
+                first_item_at,
+                timestamp,
+            )
         except Exception:
             _internal_error("event")
             return
@@ -313,20 +352,27 @@ class Runtime:
 
 
 def _event(
-    call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None
+    call: Call,
+    model_served: str | None,
+    observed_tokens: float | None,
+    observed_source: str | None,
+    impacts: Impacts | None,
+    end: float,
+    first_item_at: float | None,
+    timestamp: float,
 ) -> CallEvent:
     inputs = None if impacts is None else impacts.inputs
     if inputs is not None:
         tokens: float | None = inputs.output_tokens
         source: str | None = inputs.tokens_source
     else:
-        tokens, source = observation.output_tokens, observation.tokens_source if observation.output_tokens else None
-    # Every field in order: once per call with listeners.
+        tokens, source = observed_tokens, observed_source if observed_tokens else None
+    # Every field in order.
     return call_event(
-        time.time() - (time.perf_counter() - end),  # timestamp
+        timestamp,
         call.provider,
         call.model_requested,
-        observation.model,  # model_served
+        model_served,
         None if inputs is None else inputs.model_resolved,
         None if inputs is None else inputs.zone,
         tokens,
@@ -337,6 +383,36 @@ def _event(
         tuple([run.name for run in call.trackers]) if call.trackers else (),
         impacts,
     )
+
+
+# A finished call as the runtime hands it to its sinks: (call, model served, output tokens and their source as
+# observed, recipe, end, first item time, timestamp). ``recipe``: what its impacts were computed from, (prepared
+# inputs, output tokens, their source, extra warnings), or None when its model is unknown. Small objects only:
+# queued for the export worker, it does not keep the call's Impacts (and their inputs) alive meanwhile.
+Finished = tuple[Any, ...]
+
+
+def finished_event(finished: Finished, impacts: Impacts | EllipsisType | None = ...) -> CallEvent:
+    """The event of a finished call. Its impacts: ``impacts`` if given, else recomputed from the recipe, with the
+    arguments ``Runtime.complete`` gave (the estimate is a pure function of them: equal to what the call got)."""
+    call, model_served, tokens, source, recipe, end, first_item_at, timestamp = finished
+    if impacts is not ...:
+        return _event(call, model_served, tokens, source, impacts, end, first_item_at, timestamp)
+    computed: Impacts | None = None
+    if recipe is not None:
+        prepared, counted, counted_source, extra = recipe
+        computed = (_ESTIMATOR or _estimator())[0].compute_positional(
+            prepared,
+            counted,
+            end - call.start,
+            counted_source,
+            None if first_item_at is None else first_item_at - call.start,
+            call.stream,
+            extra,
+            call.model_requested,
+            model_served,
+        )
+    return _event(call, model_served, tokens, source, computed, end, first_item_at, timestamp)
 
 
 _ESTIMATOR: Any = None
