@@ -296,37 +296,26 @@ class Runtime:
                     _internal_error("tracker")
         if not self.sinks and not self.listeners:
             return
-        timestamp = time.time() - (time.perf_counter() - end)
-        if self.sinks:
-            # Every field in order (see Finished): once per call with an export pipeline.
-            finished = (
-                call,
-                observation.model,
-                observation.output_tokens,
-                observation.tokens_source,
-                recipe,
-                end,
-                first_item_at,
-                timestamp,
-            )
-            for sink in self.sinks:
-                try:
-                    sink(finished, impacts)
-                except Exception:
-                    _internal_error("listener")
+        # Every field in order (see Finished): once per call with an export pipeline or a listener.
+        finished = (
+            call,
+            observation.model,
+            observation.output_tokens,
+            observation.tokens_source,
+            recipe,
+            end,
+            first_item_at,
+            time.time() - (time.perf_counter() - end),  # timestamp
+        )
+        for sink in self.sinks:
+            try:
+                sink(finished, impacts)
+            except Exception:
+                _internal_error("listener")
         if not self.listeners:
             return
         try:
-            event = _event(
-                call,
-                observation.model,
-                observation.output_tokens,
-                observation.tokens_source,
-                impacts,
-                end,
-                first_item_at,
-                timestamp,
-            )
+            event = finished_event(finished, impacts)
         except Exception:
             _internal_error("event")
             return
@@ -351,22 +340,36 @@ class Runtime:
         )
 
 
-def _event(
-    call: Call,
-    model_served: str | None,
-    observed_tokens: float | None,
-    observed_source: str | None,
-    impacts: Impacts | None,
-    end: float,
-    first_item_at: float | None,
-    timestamp: float,
-) -> CallEvent:
-    inputs = None if impacts is None else impacts.inputs
+# A finished call as the runtime hands it to its sinks: (call, model served, output tokens and their source as
+# observed, recipe, end, first item time, timestamp). ``recipe``: what its impacts were computed from, (prepared
+# inputs, output tokens, their source, extra warnings), or None when its model is unknown. Small objects only:
+# queued for the export worker, it does not keep the call's Impacts (and their inputs) alive meanwhile.
+Finished = tuple[Any, ...]
+
+
+def finished_event(finished: Finished, impacts: Impacts | EllipsisType | None = ...) -> CallEvent:
+    """The event of a finished call. Its impacts: ``impacts`` if given, else recomputed from the recipe, with the
+    arguments ``Runtime.complete`` gave (the estimate is a pure function of them: equal to what the call got)."""
+    call, model_served, tokens, source, recipe, end, first_item_at, timestamp = finished
+    computed = impacts if not isinstance(impacts, EllipsisType) else None
+    if impacts is ... and recipe is not None:
+        prepared, counted, counted_source, extra = recipe
+        computed = (_ESTIMATOR or _estimator())[0].compute_positional(
+            prepared,
+            counted,
+            end - call.start,
+            counted_source,
+            None if first_item_at is None else first_item_at - call.start,
+            call.stream,
+            extra,
+            call.model_requested,
+            model_served,
+        )
+    inputs = None if computed is None else computed.inputs
     if inputs is not None:
-        tokens: float | None = inputs.output_tokens
-        source: str | None = inputs.tokens_source
-    else:
-        tokens, source = observed_tokens, observed_source if observed_tokens else None
+        tokens, source = inputs.output_tokens, inputs.tokens_source
+    elif not tokens:
+        source = None
     # Every field in order.
     return call_event(
         timestamp,
@@ -381,38 +384,8 @@ def _event(
         None if first_item_at is None else first_item_at - call.start,  # ttft_s
         call.stream,
         tuple([run.name for run in call.trackers]) if call.trackers else (),
-        impacts,
+        computed,
     )
-
-
-# A finished call as the runtime hands it to its sinks: (call, model served, output tokens and their source as
-# observed, recipe, end, first item time, timestamp). ``recipe``: what its impacts were computed from, (prepared
-# inputs, output tokens, their source, extra warnings), or None when its model is unknown. Small objects only:
-# queued for the export worker, it does not keep the call's Impacts (and their inputs) alive meanwhile.
-Finished = tuple[Any, ...]
-
-
-def finished_event(finished: Finished, impacts: Impacts | EllipsisType | None = ...) -> CallEvent:
-    """The event of a finished call. Its impacts: ``impacts`` if given, else recomputed from the recipe, with the
-    arguments ``Runtime.complete`` gave (the estimate is a pure function of them: equal to what the call got)."""
-    call, model_served, tokens, source, recipe, end, first_item_at, timestamp = finished
-    if impacts is not ...:
-        return _event(call, model_served, tokens, source, impacts, end, first_item_at, timestamp)
-    computed: Impacts | None = None
-    if recipe is not None:
-        prepared, counted, counted_source, extra = recipe
-        computed = (_ESTIMATOR or _estimator())[0].compute_positional(
-            prepared,
-            counted,
-            end - call.start,
-            counted_source,
-            None if first_item_at is None else first_item_at - call.start,
-            call.stream,
-            extra,
-            call.model_requested,
-            model_served,
-        )
-    return _event(call, model_served, tokens, source, computed, end, first_item_at, timestamp)
 
 
 _ESTIMATOR: Any = None

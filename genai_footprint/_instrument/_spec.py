@@ -163,9 +163,9 @@ class CallEvent:
     """One finished generation call, as listeners (exporters) see it: no prompt, no completion, no key.
 
     Read-only by convention (every listener sees the same event); not a frozen dataclass, whose ``__init__``
-    sets each of its 13 fields through ``object.__setattr__`` — this is built on the request path.
-    Built once per call, only when a listener is registered. ``impacts`` is None when the model is not in
-    the registry; the other fields are still what the call told us.
+    sets each of its 13 fields through ``object.__setattr__`` — this is built once per exported call (by the
+    export worker; on the request path for a span hook or a runtime listener). ``impacts`` is None when the
+    model is not in the registry; the other fields are still what the call told us.
     """
 
     timestamp: float  # time.time() when the call ended (end of the stream for streams)
