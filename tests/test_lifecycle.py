@@ -505,7 +505,7 @@ def test_record_builders_set_every_field_as_the_dataclass_init_does() -> None:
 
     endpoint = _openai.CHAT
     settings = Settings(zone="FRA")
-    built = _spec.new_call_record("openai", endpoint, settings, "gpt-4o-mini", True, "USA")
+    built = _spec.new_call(endpoint, settings, {"model": "gpt-4o-mini", "stream": True}, "USA")
     expected = _spec.Call("openai", endpoint, settings, "gpt-4o-mini", True, "USA", start=built.start)
     assert built == expected
     assert {f.name for f in dataclasses.fields(_spec.Call)} == set(_spec.Call.__slots__)

@@ -17,7 +17,6 @@ from genai_footprint._instrument._common import (
     StreamTally,
     given,
     helper_target,
-    new_call,
     receive_stream,
     record_call,
     send_request,
@@ -29,6 +28,7 @@ from genai_footprint._instrument._spec import (
     Settings,
     StreamObserver,
     Target,
+    new_call,
     observation,
 )
 
@@ -107,6 +107,8 @@ def _cloud_zone(instance: Any, model: str | None) -> str | None:
 
 def _located(call: Call, instance: Any) -> Call:
     """``call`` with the zone hint of its client's cloud region, if any; a failure here only loses the hint."""
+    if _CLOUD_OF.get(type(getattr(instance, "_client", None)), ()) is None:  # a client type known not to be one
+        return call
     try:
         call.zone_hint = _cloud_zone(instance, call.model_requested)
     except Exception:

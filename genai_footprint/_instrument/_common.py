@@ -26,11 +26,9 @@ from genai_footprint._instrument._spec import (
     Call,
     Endpoint,
     Observation,
-    Settings,
     Shape,
     StreamObserver,
     Target,
-    new_call_record,
     observation,
 )
 
@@ -96,26 +94,6 @@ def region_zone(provider: str, region: str | None) -> str | None:
     from genai_footprint._registry import get_registry
 
     return get_registry().region_zones.get(provider, {}).get(region.strip().lower())
-
-
-def new_call(
-    endpoint: Endpoint,
-    settings: Settings,
-    kwargs: dict[str, Any],
-    zone_hint: str | None = None,
-    stream: bool | None = None,
-    model_key: str = "model",
-) -> Call:
-    """The Call of one SDK call (once per call: the hot callers pass every argument in order)."""
-    model = kwargs.get(model_key)
-    return new_call_record(
-        endpoint.provider,
-        endpoint,
-        settings,
-        model if isinstance(model, str) else None,
-        (kwargs.get("stream") is True) if stream is None else stream,
-        zone_hint,
-    )
 
 
 class StreamTally:

@@ -13,8 +13,16 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from genai_footprint._instrument._common import StreamTally, attr, given, host_zone, new_call
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, observation
+from genai_footprint._instrument._common import StreamTally, attr, given, host_zone
+from genai_footprint._instrument._spec import (
+    Call,
+    Observation,
+    ProviderSpec,
+    Settings,
+    Target,
+    new_call,
+    observation,
+)
 
 PROVIDER = "mistralai"
 

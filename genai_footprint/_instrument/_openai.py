@@ -19,13 +19,20 @@ from genai_footprint._instrument._common import (
     helper_target,
     host_zone,
     leave_unmeasured,
-    new_call,
     receive_stream,
     record_call,
     region_zone,
     send_request,
 )
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, observation
+from genai_footprint._instrument._spec import (
+    Call,
+    Observation,
+    ProviderSpec,
+    Settings,
+    Target,
+    new_call,
+    observation,
+)
 
 PROVIDER = "openai"
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
@@ -40,19 +47,13 @@ _FACTS: dict[int, tuple[Any, tuple[str, bool, str | None]]] = {}
 _NO_DICT: dict[str, Any] = {}
 
 
-def _client_facts(instance: Any) -> tuple[str, bool, str | None]:
-    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client.
+def _client_facts(instance: Any, client: Any, base_url: Any) -> tuple[str, bool, str | None]:
+    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client (its
+    cache is read in ``_Base.begin``).
 
     Kept per client with the client's ``base_url`` object: assigning a new base URL replaces that object,
     so the facts are worked out again. The cache holds the URL object, so its identity cannot be reused.
     """
-    client = getattr(instance, "_client", None)
-    # The URL object itself is only a cache key. The SDK keeps it in ``_base_url`` (its ``base_url`` property,
-    # which costs more than the rest of this function, reads it there); any other layout uses the property.
-    base_url = getattr(client, "__dict__", _NO_DICT).get("_base_url") or getattr(client, "base_url", None)
-    entry = _FACTS.get(id(client))
-    if entry is not None and entry[0] is base_url:
-        return entry[1]
     host = client_host(instance)
     if len(_FACTS) > 256:
         _FACTS.clear()
@@ -81,7 +82,15 @@ class _Base:
     asks_stream_usage = False  # chat and legacy completions: a stream may be asked to end with its usage
 
     def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        host, azure, zone = _client_facts(instance)
+        client = getattr(instance, "_client", None)
+        # The URL object itself is only a cache key. The SDK keeps it in ``_base_url`` (its ``base_url`` property,
+        # which costs more than the rest of this method, reads it there); any other layout uses the property.
+        base_url = getattr(client, "__dict__", _NO_DICT).get("_base_url") or getattr(client, "base_url", None)
+        entry = _FACTS.get(id(client))
+        if entry is not None and entry[0] is base_url:
+            host, azure, zone = entry[1]
+        else:
+            host, azure, zone = _client_facts(instance, client, base_url)
         call = new_call(self, settings, kwargs, zone, self.stream)  # type: ignore[arg-type]
         if azure:
             call.client = "azure"

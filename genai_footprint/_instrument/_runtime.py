@@ -133,7 +133,9 @@ class Runtime:
     def after(self, call: Call, result: Any, end: float) -> Any:
         """Annotate ``result`` (or proxy it, for a stream); never raises."""
         try:
-            kind = _kind(result)
+            kind = _KINDS.get(type(result))
+            if kind is None:
+                kind = _kind(result)
             if kind == _RAW:
                 # with_raw_response / with_streaming_response: annotate what parse() gives. Until the body
                 # has been read (with_streaming_response reads it in parse()), the call has not ended.
@@ -443,6 +445,9 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
     current = _CURRENT
 
     if target.shape == "sync":
+        endpoint = target.endpoint
+        assert endpoint is not None
+        trackers = ACTIVE_TRACKERS.get
 
         def method(*args: Any, **kwargs: Any) -> Any:
             settings = runtime.settings
@@ -450,7 +455,14 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
             # only the outermost call counts.
             if settings is None or current.get() is not None or not args:
                 return original(*args, **kwargs)
-            call = begin_call(target, args[0], args[1:], kwargs, settings)
+            # begin_call(), inlined: once per call, and a Python call costs about as much as what it does here.
+            call: Call | None
+            try:
+                call = endpoint.begin(args[0], args[1:], kwargs, settings)
+                call.trackers = trackers()
+            except Exception:
+                _internal_error("begin")
+                call = None
             if call is None:
                 result = original(*args, **kwargs)
                 _attach_none(result)

@@ -61,21 +61,24 @@ class Observation:
 _new = object.__new__
 
 
-def new_call_record(
-    provider: str,
+def new_call(
     endpoint: Endpoint,
     settings: Settings,
-    model_requested: str | None,
-    stream: bool,
-    zone_hint: str | None,
+    kwargs: dict[str, Any],
+    zone_hint: str | None = None,
+    stream: bool | None = None,
+    model_key: str = "model",
 ) -> Call:
-    """``Call(provider, endpoint, settings, model_requested, stream, zone_hint)``, started now."""
+    """The Call of one SDK call, started now: ``Call(endpoint.provider, endpoint, settings, the model asked for,
+    stream, zone_hint)``. ``stream`` None: the call's ``stream`` argument says. Once per call: the hot callers
+    pass every argument in order, and the record is built here, in one frame."""
+    model = kwargs.get(model_key)
     call: Call = _new(Call)
-    call.provider = provider
+    call.provider = endpoint.provider
     call.endpoint = endpoint
     call.settings = settings
-    call.model_requested = model_requested
-    call.stream = stream
+    call.model_requested = model if isinstance(model, str) else None
+    call.stream = (kwargs.get("stream") is True) if stream is None else stream
     call.zone_hint = zone_hint
     call.injected_stream_usage = False
     call.client = None
@@ -198,7 +201,7 @@ def call_event(
     trackers: tuple[str, ...],
     impacts: Impacts | None,
 ) -> CallEvent:
-    """``CallEvent(...)`` with every field in order (see ``new_call_record``)."""
+    """``CallEvent(...)`` with every field in order (see ``new_call``)."""
     event: CallEvent = _new(CallEvent)
     event.timestamp = timestamp
     event.provider = provider
