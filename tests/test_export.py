@@ -377,3 +377,49 @@ def test_a_forked_child_exports_its_own_records_only(tmp_path: Path) -> None:
     """)
     numbers = sorted(int(r["output_tokens"]) for r in read_jsonl(path))
     assert numbers == [*range(11), *range(100, 105)]
+
+
+def test_the_workers_inputs_dumps_are_pydantics_to_the_byte() -> None:
+    """InputsDumps dumps a preparation's shared inputs once and writes each call's own fields over a copy: the
+    result must be what ``model_dump(mode="json")`` gives, key order and number types included."""
+    from genai_footprint._estimate import compute_positional, prepared_from_registry, with_gwp
+    from genai_footprint._registry import get_registry
+
+    prepared = prepared_from_registry(get_registry(), "openai", "gpt-4o-mini")
+    per_call = [
+        (7, 0.81, "usage", None, False, "gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+        (7.5, 2, "tiktoken", 0.12, True, None, None),
+        (1, 0.5, "usage", 1, None, "gpt-4o-mini", None),
+        (0, 0.25, "given", 0.0, False, None, "served"),
+    ]
+    dumps = _record.InputsDumps()
+    for tokens, latency, source, ttft, stream, requested, served in per_call * 2:
+        inputs = compute_positional(prepared, tokens, latency, source, ttft, stream, (), requested, served).inputs
+        assert inputs is not None
+        expected = inputs.model_dump(mode="json")
+        got = dumps.dump(prepared, inputs)
+        assert json.dumps(got) == json.dumps(expected)  # keys in the same order, 7 written as 7.0
+        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+
+    # The fields compute_positional sets per call are exactly PER_CALL; every other one is the preparation's.
+    one, two = (compute_positional(prepared, *values[:5], (), *values[5:]).inputs for values in per_call[:2])
+    assert one is not None and two is not None
+    differ = {name for name in type(one).model_fields if one.__dict__[name] != two.__dict__[name]}
+    assert differ == {name for name, _ in _record.PER_CALL}
+    for name in type(one).model_fields:
+        if name not in differ:
+            assert one.__dict__[name] is prepared.fixed_inputs[name]
+
+    # Another preparation (the same model with a live carbon intensity) gets a dump of its own.
+    live = with_gwp(prepared, 0.05, "electricitymaps", "2026-11-22T00:00:00Z")
+    inputs = compute_positional(live, 7, 0.8, "usage", None, False, (), None, None).inputs
+    assert inputs is not None
+    assert dumps.dump(live, inputs) == inputs.model_dump(mode="json")
+    assert dumps.dump(live, inputs)["mix"]["gwp"] == 0.05
+
+    # A value of another type than the field's (a str subclass here) gets pydantic's own dump.
+    class Name(str):
+        pass
+
+    odd = inputs.model_copy(update={"model_served": Name("odd")})
+    assert json.dumps(dumps.dump(live, odd)) == json.dumps(odd.model_dump(mode="json"))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._protocol import Exporter
-from genai_footprint._export._record import to_record
+from genai_footprint._export._record import InputsDumps, to_record
 from genai_footprint._instrument._runtime import Finished, finished_event
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ class ExportPipeline:
         self._queue_size = queue_size
         self._span_hook = span_hook
         self._failures: dict[tuple[int, str], int] = {}  # by exporter index and method
+        self._inputs_dumps = InputsDumps()  # the worker's only
         self._lock = threading.Lock()
         # The request path appends to a deque (one C-level append, no lock, no thread wake-up); the worker
         # wakes every _INTERVAL_S, when _WAKE_AT events wait, or for a flush, and drains it in order.
@@ -194,9 +195,17 @@ class ExportPipeline:
         if not events:
             return
         records = []
+        dumps = self._inputs_dumps
         for event in events:
             try:
-                records.append(to_record(finished_event(event) if isinstance(event, tuple) else event, self.tags))
+                if not isinstance(event, tuple):
+                    records.append(to_record(event, self.tags))
+                    continue
+                built = finished_event(event)
+                recipe = event[4]  # (prepared, ...) or None: see Finished
+                inputs = None if built.impacts is None else built.impacts.inputs
+                dumped = None if recipe is None or inputs is None else dumps.dump(recipe[0], inputs)
+                records.append(to_record(built, self.tags, dumped))
             except Exception:
                 logger.debug("genai_footprint: could not build the record of a call; skipped", exc_info=True)
         if not records:

@@ -16,14 +16,18 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._impacts import ALL_KEYS, EMBODIED_KEYS, UNITS, USAGE_KEYS, flat_bounds
 
 if TYPE_CHECKING:
+    from genai_footprint._impacts import EstimateInputs
     from genai_footprint._instrument._spec import CallEvent
 
 SCHEMA = "genai-footprint.record/1"
 CRITERIA = USAGE_KEYS  # the five criteria, in the order records list them
 
 
-def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The record of one call event (see ``docs/exporters.md`` for the field list)."""
+def to_record(
+    event: CallEvent, tags: Mapping[str, str] | None = None, inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The record of one call event (see ``docs/exporters.md`` for the field list). ``inputs``: the event's
+    ``impacts.inputs.model_dump(mode="json")`` when the caller has it already (see ``InputsDumps``)."""
     impacts = event.impacts
     record: dict[str, Any] = {
         "schema": SCHEMA,
@@ -65,13 +69,62 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
     record["usage"] = {"energy": r[5], "gwp": r[6], "pe": r[7], "adpe": r[8], "wcf": r[9]}
     record["embodied"] = {"gwp": r[10], "pe": r[11], "adpe": r[12]}
     record["warnings"] = [{"code": w.code, "message": w.message} for w in impacts.warnings]
-    record["inputs"] = None if impacts.inputs is None else impacts.inputs.model_dump(mode="json")
+    if inputs is None and impacts.inputs is not None:
+        inputs = impacts.inputs.model_dump(mode="json")
+    record["inputs"] = inputs
     return record
 
 
 _UNIT_AT = [(2 * i, UNITS[key.rpartition(".")[2]]) for i, key in enumerate(ALL_KEYS)]  # (index of min, unit)
 if (CRITERIA, EMBODIED_KEYS) != (("energy", "gwp", "pe", "adpe", "wcf"), ("gwp", "pe", "adpe")):  # ALL_KEYS' order
     raise ImportError("to_record() writes the criteria out by name: update it with the new ones")
+
+
+class InputsDumps:
+    """``inputs.model_dump(mode="json")`` for the inputs of instrumented calls, the export worker's way.
+
+    The inputs of the calls estimated from one preparation (see ``compute_positional``) differ only in the
+    fields of ``PER_CALL``: the whole dump is made once per preparation, then copied with those fields written
+    over. Dumps share their nested dicts (ranges, mix): records are read, never modified (see ``Exporter``).
+    """
+
+    def __init__(self) -> None:
+        self._by_preparation: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def dump(self, prepared: Any, inputs: EstimateInputs) -> dict[str, Any]:
+        """The dump of ``inputs``, which were estimated from ``prepared`` (as ``compute_positional`` does)."""
+        values = inputs.__dict__
+        entry = self._by_preparation.get(id(prepared))
+        if entry is not None and entry[0] is prepared:
+            dumped = entry[1].copy()
+            for name, expected in PER_CALL:
+                value = values[name]
+                kind = type(value)
+                if kind is int and expected is float:
+                    value = float(value)  # as pydantic writes an int held by a float field
+                elif value is not None and (kind is not expected or (kind is float and not math.isfinite(value))):
+                    return inputs.model_dump(mode="json")  # anything else: pydantic's own dump, as is
+                dumped[name] = value
+            return dumped
+        dumped = inputs.model_dump(mode="json")
+        if len(self._by_preparation) > 256:
+            self._by_preparation.clear()
+        # The entry holds the preparation: its id cannot be reused by another while the entry lives.
+        self._by_preparation[id(prepared)] = (prepared, dumped)
+        return dumped.copy()
+
+
+# The fields compute_positional() sets per call, and the type each is dumped as; every other field of an
+# instrumented call's inputs comes from its preparation's fixed inputs.
+PER_CALL: tuple[tuple[str, type], ...] = (
+    ("model_requested", str),
+    ("model_served", str),
+    ("output_tokens", float),
+    ("tokens_source", str),
+    ("latency_s", float),
+    ("measured_ttft_s", float),
+    ("stream", bool),
+)
 
 
 # -- the parts of a record that are costly to build the general way (the export worker builds one per call) ----
