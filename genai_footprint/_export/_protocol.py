@@ -11,8 +11,9 @@ class Exporter(Protocol):
 
     ``export`` is the only required method. If the exporter also has ``flush()`` (push out anything it
     buffers) or ``close()`` (release its resources), the pipeline calls them on ``flush()`` / ``close()``.
-    The pipeline calls one exporter from one thread at a time. Records are shared between exporters: read
-    them, do not modify them.
+    The pipeline calls one exporter from one thread at a time. Records are shared between exporters, and the
+    dicts nested in them between records (e.g. the ``inputs`` of calls of one model): read them, do not modify
+    them.
     """
 
     def export(self, records: Sequence[Mapping[str, Any]]) -> None: ...

@@ -445,8 +445,7 @@ def make_call_wrapper(target: Target, runtime: Runtime, original: Callable[..., 
     current = _CURRENT
 
     if target.shape == "sync":
-        endpoint = target.endpoint
-        assert endpoint is not None
+        endpoint: Any = target.endpoint  # None would fail in the guarded begin below, as in begin_call()
         trackers = ACTIVE_TRACKERS.get
 
         def method(*args: Any, **kwargs: Any) -> Any:
