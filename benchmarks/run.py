@@ -84,7 +84,7 @@ class Sizes:
 
 FULL = Sizes(
     runs=5,
-    seconds_per_case=6.0,
+    seconds_per_case=24.0,
     seconds_per_long_case=40.0,
     batch_ms=10.0,
     min_rounds=8,
