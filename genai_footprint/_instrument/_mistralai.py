@@ -14,15 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genai_footprint._instrument._common import StreamTally, attr, given, host_zone
-from genai_footprint._instrument._spec import (
-    Call,
-    Observation,
-    ProviderSpec,
-    Settings,
-    Target,
-    new_call,
-    observation,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, new_call, observation
 
 PROVIDER = "mistralai"
 

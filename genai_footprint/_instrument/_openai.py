@@ -24,15 +24,7 @@ from genai_footprint._instrument._common import (
     region_zone,
     send_request,
 )
-from genai_footprint._instrument._spec import (
-    Call,
-    Observation,
-    ProviderSpec,
-    Settings,
-    Target,
-    new_call,
-    observation,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, new_call, observation
 
 PROVIDER = "openai"
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
