@@ -154,6 +154,10 @@ def bench_package(sizes: Sizes) -> dict[str, float]:
     result = {f"{name}_ms": value * 1e3 for name, value in times.items() if name not in ("bare", "import")}
     result["import_ms"] = (times["import"] - times["bare"]) * 1e3
     result["estimate_us"], result["first_read_us"] = bench_estimate(sizes.estimate_calls)
+    read = job({"job": "first_read", "calls": max(1, sizes.estimate_calls // 10), "chunks": sizes.chunks})
+    if isinstance(read, str):
+        raise RuntimeError(f"the first-read job {read}")
+    result["first_impacts_read_us"] = read["first_impacts_read_us"]
     return result
 
 
@@ -438,6 +442,10 @@ def _ms(value: Any) -> str:
     return f"{value:.1f} ms" if isinstance(value, int | float) else str(value)
 
 
+def _read_us(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.1f} µs"  # None: results of runs before 13
+
+
 def _us(value: float) -> str:
     return f"{value:.2f} µs" if abs(value) < 10 else f"{value:.0f} µs"
 
@@ -509,6 +517,8 @@ def render(results: dict[str, Any]) -> str:
         f"{_ms(package['first_estimate_incl_pydantic_import_ms'])} | — |",
         f"| each further `estimate()`, its 26 bounds computed | {package['estimate_us']:.1f} µs | "
         f"≤ 20 µs{_check(package['estimate_us'], BUDGET_ESTIMATE_US)} |",
+        f"| first read of `impacts` on an instrumented call's response (the Impacts and its inputs built, once) | "
+        f"{_read_us(package.get('first_impacts_read_us'))} | — |",
         f"| first read of a range of an estimate or an instrumented call (bounds and every range built, once) | "
         f"{package['first_read_us']:.1f} µs | — |",
         "",

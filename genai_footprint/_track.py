@@ -159,22 +159,20 @@ class Run:
         fields = impacts.__dict__
         # Straight from pydantic's private-attribute slot (``impacts._bounds`` goes through __getattr__).
         pending = impacts.__pydantic_private__["_bounds"]  # type: ignore[index]
-        if type(pending) is PendingBounds:
+        if type(pending) is PendingBounds and fields["calls"] == 1:  # (a copy may say otherwise)
+            inputs = fields["inputs"]
             kernel, tokens, latency_s = pending
-            with self._lock:
-                sums = self._sums.get(kernel)
-                if sums is None:
-                    sums = self._new_sums(provider, model, kernel, fields)
-                if sums is not None and sums.provider == provider:
-                    time_lo, time_hi = sums.times(tokens, latency_s)
-                    sums.calls += 1
-                    sums.tokens += tokens
-                    sums.time_lo += time_lo
-                    sums.time_hi += time_hi
-                    warnings = fields["warnings"]
-                    if warnings and warnings is not sums.last_warnings:  # a model's calls share one tuple
-                        sums.last_warnings = _kept(sums.warnings, warnings)
-                    return
+            if self._add_pending(
+                provider,
+                model,
+                kernel,
+                tokens,
+                latency_s,
+                fields["methodology_version"],
+                fields["warnings"],
+                None if inputs is None else inputs.model_resolved,
+            ):
+                return
         # Computed bounds, a kernel without a linear form, or one whose sums belong to another provider name.
         flat = flat_bounds(impacts)
         key = _model_key(provider, model, fields)
@@ -183,7 +181,37 @@ class Run:
                 flat, fields["calls"], (fields["methodology_version"],), fields["warnings"]
             )
 
-    def _new_sums(self, provider: str, model: str | None, kernel: Any, fields: dict[str, Any]) -> _KernelSums | None:
+    def _add_pending(
+        self,
+        provider: str,
+        model: str | None,
+        kernel: Any,
+        tokens: float,
+        latency_s: float | None,
+        version: str,
+        warnings: tuple[ImpactWarning, ...],
+        model_resolved: str | None,
+    ) -> bool:
+        """Count one call whose bounds are ``kernel(tokens, latency_s)``, without computing them. False, and
+        nothing counted, when the kernel has no linear form or its sums belong to another provider name."""
+        with self._lock:
+            sums = self._sums.get(kernel)
+            if sums is None:
+                sums = self._new_sums(provider, model, kernel, version, model_resolved)
+            if sums is None or sums.provider != provider:
+                return False
+            time_lo, time_hi = sums.times(tokens, latency_s)
+            sums.calls += 1
+            sums.tokens += tokens
+            sums.time_lo += time_lo
+            sums.time_hi += time_hi
+            if warnings and warnings is not sums.last_warnings:  # a model's calls share one tuple
+                sums.last_warnings = _kept(sums.warnings, warnings)
+            return True
+
+    def _new_sums(
+        self, provider: str, model: str | None, kernel: Any, version: str, model_resolved: str | None
+    ) -> _KernelSums | None:
         """Sums for a kernel first seen (None if it has no linear form: its calls are added as bounds). The
         caller holds the lock."""
         linear = getattr(kernel, "__dict__", {}).get("linear")
@@ -192,7 +220,7 @@ class Run:
         if len(self._sums) >= MAX_KERNELS:
             self._settle()
         sums = self._sums[kernel] = _KernelSums(
-            provider, _model_key(provider, model, fields), fields["methodology_version"], linear
+            provider, f"{provider}/{model_resolved or model or '?'}", version, linear
         )
         return sums
 

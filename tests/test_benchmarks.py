@@ -62,6 +62,7 @@ PACKAGE_KEYS = {
     "first_estimate_incl_pydantic_import_ms",
     "estimate_us",
     "first_read_us",
+    "first_impacts_read_us",
 }
 PEER_INSTALLED = importlib.util.find_spec("ecologits") is not None
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._protocol import Exporter
 from genai_footprint._export._record import InputsDumps, to_record
-from genai_footprint._instrument._runtime import Finished, finished_event
+from genai_footprint._instrument._runtime import DeferredImpacts, Finished, finished_event
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import Impacts
@@ -120,9 +120,10 @@ class ExportPipeline:
                 logger.debug("genai_footprint: span hook failed; the call is unaffected", exc_info=True)
         self._queue(event)
 
-    def take(self, finished: Finished, impacts: Impacts | None) -> None:
+    def take(self, finished: Finished, impacts: Impacts | DeferredImpacts | None) -> None:
         """The instrumentation's sink: queue a finished call, whose event the worker builds (see ``Finished``).
-        ``impacts``, what the call returned, is only handed to the span hook, on the caller's thread."""
+        ``impacts``, what the call returned (maybe not computed yet), is only handed to the span hook, on the
+        caller's thread."""
         hook = self._span_hook
         if hook is not None:
             try:

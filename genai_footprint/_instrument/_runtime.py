@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator
 from contextvars import ContextVar
 from types import EllipsisType, FunctionType, MethodType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import wrapt
 
@@ -48,7 +48,7 @@ _PENDING = "_genai_footprint_pending"  # set on a raw-response object: the call 
 _CURRENT: ContextVar[Call | None] = ContextVar("genai_footprint_call", default=None)
 
 
-_RESPONSE, _STREAM, _RAW = 0, 1, 2
+_RESPONSE, _STREAM, _RAW, _DEFERRING = 0, 1, 2, 3
 _KINDS: dict[type, int] = {}
 
 
@@ -56,7 +56,8 @@ def _kind(result: Any) -> int:
     """What an SDK call returned, decided once per type from class attributes (cheap, no instance lookups).
 
     Streams are iterators (pydantic models have ``__iter__`` but no ``__next__``); raw responses
-    (with_raw_response / with_streaming_response) carry the HTTP response and a ``parse()`` method.
+    (with_raw_response / with_streaming_response) carry the HTTP response and a ``parse()`` method. A response
+    whose class can read impacts left to first read (see ``_ImpactsAttribute``) gets them that way.
     """
     cls = type(result)
     kind = _KINDS.get(cls)
@@ -66,7 +67,7 @@ def _kind(result: Any) -> int:
         elif hasattr(cls, "parse") and hasattr(cls, "headers") and hasattr(cls, "status_code"):
             kind = _RAW
         else:
-            kind = _RESPONSE
+            kind = _DEFERRING if _reads_deferred(result) else _RESPONSE
         _KINDS[cls] = kind
     return kind
 
@@ -114,6 +115,130 @@ def _attach(obj: Any, impacts: Impacts | None) -> None:
         object.__setattr__(obj, _ATTR, impacts)
 
 
+_new = object.__new__
+_UNREAD: Any = object()
+_RESOLVING = threading.Lock()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class DeferredImpacts:
+    """A response's impacts until they are first read: the arguments of ``compute_positional`` for its call.
+
+    An instrumented call stores one in the response's ``__dict__`` (one small object instead of an Impacts and
+    its inputs: most calls' impacts are read later, if at all); the class's ``_ImpactsAttribute`` turns it into
+    the Impacts on first read and keeps that instead. Copies of the response share it, so they read the same
+    Impacts; a pickle or a deep copy holds that Impacts. Built only where the estimate cannot fail
+    (``Prepared.lazy_tokens``), so reading it gives what the call would have got at once.
+    """
+
+    __slots__ = ("args", "value")
+
+    args: tuple[Any, ...]
+    value: Any  # the Impacts once computed; _UNREAD before
+
+    def resolve(self) -> Impacts | None:
+        value = self.value
+        if value is _UNREAD:
+            with _RESOLVING:  # computed once, whichever thread reads first
+                value = self.value
+                if value is _UNREAD:
+                    try:
+                        value = (_ESTIMATOR or _estimator())[0].compute_positional(*self.args)
+                    except Exception:
+                        _internal_error("impacts")
+                        value = None
+                    self.value = value
+        return value  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled and deep-copied as its Impacts
+        return _same, (self.resolve(),)
+
+    def __repr__(self) -> str:
+        return f"<genai_footprint impacts, computed when read: {self.resolve()!r}>"
+
+
+class _ImpactsAttribute:
+    """The ``impacts`` attribute of an SDK response class whose instances may hold a ``DeferredImpacts``.
+
+    Set on the class the first time an instrumented call returns an instance of it, and left there by
+    ``shutdown()`` so that responses already returned can still be read. A data descriptor: read before the
+    instance's ``__dict__``, where the value is kept (as ``_attach`` puts it). An instance without one has no
+    ``impacts``, as without us.
+    """
+
+    __slots__ = ()
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        state = obj.__dict__
+        try:
+            value = state[_ATTR]
+        except KeyError:
+            raise AttributeError(f"{type(obj).__name__!r} object has no attribute {_ATTR!r}") from None
+        if type(value) is DeferredImpacts:
+            value = state[_ATTR] = value.resolve()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[_ATTR] = value
+
+    def __delete__(self, obj: Any) -> None:
+        try:
+            del obj.__dict__[_ATTR]
+        except KeyError:
+            raise AttributeError(_ATTR) from None
+
+
+_IMPACTS_ATTRIBUTE = _ImpactsAttribute()
+
+
+def _read(impacts: Impacts | DeferredImpacts | None) -> Impacts | None:
+    return impacts.resolve() if isinstance(impacts, DeferredImpacts) else impacts
+
+
+def _added_unread(run: Any, call: Call, model: str | None, deferred: DeferredImpacts) -> bool:
+    """Add a call whose impacts are not computed yet to a tracker's sums, leaving them uncomputed (False: the
+    tracker cannot, see ``Run._add_pending``)."""
+    prepared, tokens, latency_s, _source, _ttft, _stream, extra, _asked, _served = deferred.args
+    warnings = prepared.warnings + extra if extra else prepared.warnings
+    return bool(
+        run._add_pending(
+            call.provider,
+            model,
+            prepared.kernel,
+            tokens,
+            latency_s,
+            prepared.method.VERSION,
+            warnings,
+            prepared.fixed_inputs["model_resolved"],
+        )
+    )
+
+
+def _reads_deferred(result: Any) -> bool:
+    """Whether ``result``'s class reads deferred impacts, setting our attribute on it if it has no ``impacts``
+    of its own; False for instances without a ``__dict__`` (their impacts are computed at once)."""
+    cls = type(result)
+    try:
+        if not isinstance(getattr(result, "__dict__", None), dict):
+            return False
+        for klass in cls.__mro__:
+            if _ATTR in klass.__dict__:
+                return klass.__dict__[_ATTR] is _IMPACTS_ATTRIBUTE
+        fields = getattr(cls, "model_fields", None)
+        if isinstance(fields, dict) and _ATTR in fields:  # a field of that name (no SDK has one): left alone
+            return False
+        setattr(cls, _ATTR, _IMPACTS_ATTRIBUTE)
+        return True
+    except Exception:
+        _internal_error("impacts attribute")
+        return False
+
+
 class Runtime:
     """What the wrappers close over. ``settings`` is None once shut down: wrappers then pass straight through."""
 
@@ -122,7 +247,7 @@ class Runtime:
         self.listeners: tuple[Callable[[CallEvent], None], ...] = ()
         # Take each finished call's parts (``Finished``) and the Impacts it returned: the export pipeline, which
         # builds the call's event off the request path.
-        self.sinks: tuple[Callable[[Finished, Impacts | None], None], ...] = ()
+        self.sinks: tuple[Callable[[Finished, Impacts | DeferredImpacts | None], None], ...] = ()
         self._unknown_warned: set[tuple[str, str]] = set()
         self._plans: tuple[Settings, dict[Any, Any], dict[Any, tuple[str | None, Any]]] | None = None
         self.grid: Any = None  # a GridIntensity when real-time carbon intensity is configured
@@ -141,6 +266,10 @@ class Runtime:
                 # has been read (with_streaming_response reads it in parse()), the call has not ended.
                 body_read = bool(getattr(getattr(result, "http_response", None), "is_closed", True))
                 object.__setattr__(result, _PENDING, [call, end if body_read else None, None])
+                return result
+            if kind == _DEFERRING:
+                observation = call.endpoint.observe(call, result)
+                result.__dict__[_ATTR] = self.complete(call, observation, end, None, False, True)
                 return result
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
@@ -168,6 +297,7 @@ class Runtime:
             return AsyncStreamProxy(stream, self, call, observer)
         return SyncStreamProxy(stream, self, call, observer)
 
+    @overload
     def complete(
         self,
         call: Call,
@@ -175,8 +305,31 @@ class Runtime:
         end: float,
         first_item_at: float | None = None,
         ended_early: bool = False,
-    ) -> Impacts | None:
-        """The impacts of a finished call, or None when its model is not in the registry."""
+        defer: Literal[False] = False,
+    ) -> Impacts | None: ...
+
+    @overload
+    def complete(
+        self,
+        call: Call,
+        observation: Observation,
+        end: float,
+        first_item_at: float | None,
+        ended_early: bool,
+        defer: bool,
+    ) -> Impacts | DeferredImpacts | None: ...
+
+    def complete(
+        self,
+        call: Call,
+        observation: Observation,
+        end: float,
+        first_item_at: float | None = None,
+        ended_early: bool = False,
+        defer: bool = False,
+    ) -> Impacts | DeferredImpacts | None:
+        """The impacts of a finished call, or None when its model is not in the registry. ``defer``: for a
+        response's ``__dict__``, a ``DeferredImpacts`` instead where the estimate cannot fail (see there)."""
         estimate_module, registry_module = _ESTIMATOR or _estimator()
         settings = call.settings
         registry = registry_module._registry or registry_module.get_registry()
@@ -219,7 +372,7 @@ class Runtime:
         if grid is not None:
             prepared = self._with_live_gwp(grid, prepared, estimate_module)
         # The same arguments as in finished_event(), which recomputes these impacts for the export worker.
-        impacts: Impacts = estimate_module.compute_positional(
+        args = (
             prepared,
             tokens,
             end - call.start,
@@ -230,6 +383,13 @@ class Runtime:
             call.model_requested,
             observation.model,
         )
+        impacts: Impacts | DeferredImpacts
+        if defer and tokens <= prepared.lazy_tokens:
+            impacts = _new(DeferredImpacts)
+            impacts.args = args
+            impacts.value = _UNREAD
+        else:
+            impacts = estimate_module.compute_positional(*args)
         if call.trackers or self.listeners or self.sinks:
             self._notify(call, observation, impacts, end, first_item_at, (prepared, tokens, source, extra))
         return impacts
@@ -284,7 +444,7 @@ class Runtime:
         self,
         call: Call,
         observation: Observation,
-        impacts: Impacts | None,
+        impacts: Impacts | DeferredImpacts | None,
         end: float,
         first_item_at: float | None,
         recipe: tuple[Any, ...] | None,
@@ -293,7 +453,8 @@ class Runtime:
             model = observation.model or call.model_requested
             for run in call.trackers:
                 try:
-                    run.add(call.provider, model, impacts)
+                    if type(impacts) is not DeferredImpacts or not _added_unread(run, call, model, impacts):
+                        run.add(call.provider, model, _read(impacts))
                 except Exception:
                     _internal_error("tracker")
         if not self.sinks and not self.listeners:
@@ -317,7 +478,7 @@ class Runtime:
         if not self.listeners:
             return
         try:
-            event = finished_event(finished, impacts)
+            event = finished_event(finished, _read(impacts))
         except Exception:
             _internal_error("event")
             return
@@ -349,10 +510,12 @@ class Runtime:
 Finished = tuple[Any, ...]
 
 
-def finished_event(finished: Finished, impacts: Impacts | EllipsisType | None = ...) -> CallEvent:
+def finished_event(finished: Finished, impacts: Impacts | DeferredImpacts | EllipsisType | None = ...) -> CallEvent:
     """The event of a finished call. Its impacts: ``impacts`` if given, else recomputed from the recipe, with the
     arguments ``Runtime.complete`` gave (the estimate is a pure function of them: equal to what the call got)."""
     call, model_served, tokens, source, recipe, end, first_item_at, timestamp = finished
+    if isinstance(impacts, DeferredImpacts):
+        impacts = impacts.resolve()
     computed = impacts if not isinstance(impacts, EllipsisType) else None
     if impacts is ... and recipe is not None:
         prepared, counted, counted_source, extra = recipe
