@@ -397,13 +397,15 @@ def usable_cases(switch: Switch, all_cases: list[Case]) -> tuple[dict[str, float
 
 def plan(case: Case, pair: float, seconds: float, spec: dict[str, Any]) -> tuple[int, int]:
     """(rounds, reps) for a case whose plain and instrumented calls take ``pair`` s together: batches of about
-    ``batch_ms`` (one stream at least), as many rounds as fit in ``seconds``, within ``min_rounds`` ..
-    ``max_rounds``."""
+    ``batch_ms`` (one stream at least), as many rounds as fit in ``seconds`` and at least ``call_rounds`` for a
+    non-stream call, within ``min_rounds`` .. ``max_rounds``."""
     reps = 1 if case.chunks else max(1, round(spec["batch_ms"] / 1e3 / (pair / 2)))
     # A round switches once on average (the side going first alternates), and each switch is followed by its
     # settle calls (one stream for a stream case).
     settle = 1 if case.chunks else SETTLE_CALLS
     rounds = int(seconds / (reps * pair + settle * pair / 2))
+    if not case.chunks:
+        rounds = max(rounds, spec["call_rounds"])
     return max(spec["min_rounds"], min(spec["max_rounds"], rounds)), reps
 
 
@@ -481,7 +483,8 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
         # once per batch of records, not once every few calls.
         seconds = spec["seconds_per_long_case"] * 2 / 3  # three sides, a round of each a batch of tracked calls
         reps = WORKER_BATCH
-        rounds = max(spec["min_rounds"], min(spec["max_rounds"], int(seconds / (reps * usable[call.name]))))
+        rounds = int(seconds / (reps * usable[call.name]))
+        rounds = max(spec["min_rounds"], min(spec["max_rounds"], max(rounds, spec["tracker_rounds"])))
         seen: list[int] = []
 
         def tracked() -> None:

@@ -80,6 +80,10 @@ class Sizes:
     callgrind_rounds: int
     callgrind_calls: int
     processes: int  # fresh processes the steady cases of genai_footprint are measured in, sharing the seconds
+    # At least this many rounds for a non-stream call case, over its processes together: a slow SDK's calls
+    # (Mistral's take 5 ms, mostly its settle calls' time) would get too few from the seconds alone.
+    call_rounds: int
+    tracker_rounds: int  # at least this many rounds of the tracker job (each a batch of 256 calls a side)
 
 
 FULL = Sizes(
@@ -94,6 +98,8 @@ FULL = Sizes(
     callgrind_rounds=2,
     callgrind_calls=5,
     processes=3,
+    call_rounds=200,
+    tracker_rounds=75,
 )
 QUICK = Sizes(
     runs=1,
@@ -107,6 +113,8 @@ QUICK = Sizes(
     callgrind_rounds=1,
     callgrind_calls=2,
     processes=2,
+    call_rounds=0,
+    tracker_rounds=0,
 )
 
 
@@ -207,6 +215,8 @@ def _spec(sizes: Sizes, **fields: Any) -> dict[str, Any]:
         "seconds_per_long_case": sizes.seconds_per_long_case,
         "batch_ms": sizes.batch_ms,
         "min_rounds": sizes.min_rounds,
+        "call_rounds": sizes.call_rounds,
+        "tracker_rounds": sizes.tracker_rounds,
         "max_rounds": sizes.max_rounds,
         "chunks": sizes.chunks,
         **fields,
@@ -227,6 +237,7 @@ def bench_provider(provider: str, tools: list[str], sizes: Sizes) -> dict[str, A
             sizes,
             seconds_per_case=sizes.seconds_per_case / count,
             seconds_per_long_case=sizes.seconds_per_long_case / count,
+            call_rounds=-(-sizes.call_rounds // count),
         )
         steady[tool] = [job(_spec(share, job="steady", tool=tool, provider=provider)) for _ in range(count)]
     fresh: dict[str, list[dict[str, Any] | str]] = {tool: list(steady[tool]) for tool in tools}
