@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator
 from contextvars import ContextVar
 from types import EllipsisType, FunctionType, MethodType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
@@ -106,7 +106,7 @@ class _FailedObserver:
         raise RuntimeError("no observation: the stream observer could not be created")
 
 
-def _attach(obj: Any, impacts: Impacts | None) -> None:
+def _attach(obj: Any, impacts: Impacts | DeferredImpacts | None) -> None:
     # Into the instance dict, as object.__setattr__ would put it: past pydantic's __setattr__ (which refuses
     # unknown fields on some SDKs), leaving the object's fields, model_dump(), == and repr untouched.
     try:
@@ -296,28 +296,6 @@ class Runtime:
                 return AsyncStreamProxyWithAclose(stream, self, call, observer)
             return AsyncStreamProxy(stream, self, call, observer)
         return SyncStreamProxy(stream, self, call, observer)
-
-    @overload
-    def complete(
-        self,
-        call: Call,
-        observation: Observation,
-        end: float,
-        first_item_at: float | None = None,
-        ended_early: bool = False,
-        defer: Literal[False] = False,
-    ) -> Impacts | None: ...
-
-    @overload
-    def complete(
-        self,
-        call: Call,
-        observation: Observation,
-        end: float,
-        first_item_at: float | None,
-        ended_early: bool,
-        defer: bool,
-    ) -> Impacts | DeferredImpacts | None: ...
 
     def complete(
         self,
