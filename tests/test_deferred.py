@@ -114,10 +114,11 @@ def test_the_response_class_gets_one_attribute_and_other_instances_have_no_impac
         built_by_hand.impacts  # the read is the point
 
 
-def test_a_listener_and_the_response_share_one_impacts(estimates: list[Impacts]) -> None:
-    runtime = _runtime_now()
+def test_a_listener_and_the_response_share_one_impacts(
+    estimates: list[Impacts], monkeypatch: pytest.MonkeyPatch
+) -> None:
     events: list[Any] = []
-    runtime.listeners = (events.append,)
+    monkeypatch.setattr(_runtime_now(), "listeners", (events.append,))
     response = openai_call()
     assert len(estimates) == 1  # the listener's event needs the numbers: computed on the request path
     assert events[0].impacts is estimates[0] is response.impacts
