@@ -159,8 +159,9 @@ class Run:
         fields = impacts.__dict__
         # Straight from pydantic's private-attribute slot (``impacts._bounds`` goes through __getattr__).
         pending = impacts.__pydantic_private__["_bounds"]  # type: ignore[index]
+        inputs = fields["inputs"]
+        resolved = None if inputs is None else inputs.model_resolved
         if type(pending) is PendingBounds and fields["calls"] == 1:  # (a copy may say otherwise)
-            inputs = fields["inputs"]
             kernel, tokens, latency_s = pending
             if self._add_pending(
                 provider,
@@ -170,12 +171,12 @@ class Run:
                 latency_s,
                 fields["methodology_version"],
                 fields["warnings"],
-                None if inputs is None else inputs.model_resolved,
+                resolved,
             ):
                 return
         # Computed bounds, a kernel without a linear form, or one whose sums belong to another provider name.
         flat = flat_bounds(impacts)
-        key = _model_key(provider, model, fields)
+        key = _model_key(provider, model, resolved)
         with self._lock:
             _totals_of(self._by_model, key).add(
                 flat, fields["calls"], (fields["methodology_version"],), fields["warnings"]
@@ -219,9 +220,7 @@ class Run:
             return None
         if len(self._sums) >= MAX_KERNELS:
             self._settle()
-        sums = self._sums[kernel] = _KernelSums(
-            provider, f"{provider}/{model_resolved or model or '?'}", version, linear
-        )
+        sums = self._sums[kernel] = _KernelSums(provider, _model_key(provider, model, model_resolved), version, linear)
         return sums
 
     def _settle(self) -> None:
@@ -284,10 +283,9 @@ class Run:
         return f"Run({self.name!r}, calls={self.calls}{energy})"
 
 
-def _model_key(provider: str, model: str | None, fields: dict[str, Any]) -> str:
-    inputs = fields["inputs"]
-    resolved = inputs.model_resolved if inputs is not None else None
-    return f"{provider}/{resolved or model or '?'}"
+def _model_key(provider: str, model: str | None, model_resolved: str | None) -> str:
+    """The by-model key of a call: ``provider/model``, the registry's name when the estimate resolved one."""
+    return f"{provider}/{model_resolved or model or '?'}"
 
 
 class track:

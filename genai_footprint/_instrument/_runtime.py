@@ -267,14 +267,13 @@ class Runtime:
                 body_read = bool(getattr(getattr(result, "http_response", None), "is_closed", True))
                 object.__setattr__(result, _PENDING, [call, end if body_read else None, None])
                 return result
-            if kind == _DEFERRING:
-                observation = call.endpoint.observe(call, result)
-                result.__dict__[_ATTR] = self.complete(call, observation, end, None, False, True)
-                return result
             if kind == _STREAM:
                 return self.proxy_stream(call, result)
             observation = call.endpoint.observe(call, result)
-            _attach(result, self.complete(call, observation, end))
+            if kind == _DEFERRING:
+                result.__dict__[_ATTR] = self.complete(call, observation, end, None, False, True)
+            else:
+                _attach(result, self.complete(call, observation, end))
         except Exception:
             _internal_error("after")
             _attach_none(result)
@@ -456,7 +455,7 @@ class Runtime:
         if not self.listeners:
             return
         try:
-            event = finished_event(finished, _read(impacts))
+            event = finished_event(finished, impacts)
         except Exception:
             _internal_error("event")
             return
