@@ -98,8 +98,8 @@ FULL = Sizes(
     callgrind_rounds=2,
     callgrind_calls=5,
     processes=3,
-    call_rounds=200,
-    tracker_rounds=75,
+    call_rounds=600,
+    tracker_rounds=150,
 )
 QUICK = Sizes(
     runs=1,
