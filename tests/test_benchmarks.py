@@ -350,3 +350,41 @@ def test_replayed_helper_stream_reads_the_parsed_events(monkeypatch: pytest.Monk
     assert len(plain.get_final_message().content[0].text) > 0
     assert helper.impacts.inputs.output_tokens == 7 and helper.impacts.inputs.tokens_source == "usage"
     assert not hasattr(plain, "impacts")
+
+
+def test_chunks_times_each_providers_observer_and_replayed_streams(tmp_path: Path) -> None:
+    """``benchmarks/chunks.py``: the observer timed in real streams, and the replayed streams, for every provider."""
+    script = ROOT / "benchmarks" / "chunks.py"
+    args = ["--rounds", "6", "--chunks", "20", "--replay-chunks", "20", "--json"]
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(results) == set(CASES)
+    for provider, figures in results.items():
+        seen = figures["observer_in_situ"]
+        assert seen["observer"].endswith("Observer"), seen
+        assert (seen["rounds"], seen["chunks"]) == (6, 20)
+        assert seen["observer_ns"] > 0 and seen["nothing_ns"] > 0
+        assert _is_number(seen["extra_per_chunk_us"])
+        low, high = seen["extra_per_chunk_ci_us"]
+        assert low <= seen["extra_per_chunk_us"] <= high
+        expected = {"stream_replay", "stream_helper_replay"} if provider == "anthropic" else {"stream_replay"}
+        assert set(figures["replayed"]) == expected, provider
+        for case, case_figures in figures["replayed"].items():
+            _check_case(case_figures, stream=True)
+            assert case_figures["rounds"] == 6, (provider, case)
+            assert case_figures["annotated"] is True, (provider, case)  # the instrumented side carried impacts
+
+
+def test_chunks_refuses_an_unknown_provider() -> None:
+    script = ROOT / "benchmarks" / "chunks.py"
+    proc = subprocess.run([sys.executable, str(script), "gemini"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "unknown provider(s) gemini" in proc.stderr
