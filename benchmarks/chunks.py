@@ -72,7 +72,7 @@ def observer_in_situ(provider: str, rounds: int, chunks: int) -> dict[str, Any]:
         for round_index in range(rounds):
             order = (("observer", real), ("nothing", nothing))
             for name, on_item in order if round_index % 2 == 0 else order[::-1]:
-                observer_class.on_item = timed(on_item)  # type: ignore[method-assign]
+                observer_class.on_item = timed(on_item)
                 case.run()  # settles: replacing a class's method invalidates its caches
                 totals[:] = [0, 0]
                 gc.collect()
@@ -85,7 +85,7 @@ def observer_in_situ(provider: str, rounds: int, chunks: int) -> dict[str, Any]:
                     raise RuntimeError(f"{observer_class.__name__}.on_item saw no chunk")
                 sides[name].append(totals[0] / totals[1])
     finally:
-        observer_class.on_item = real  # type: ignore[method-assign]
+        observer_class.on_item = real
         tool.off()
     diffs = [observed - nothing for observed, nothing in zip(sides["observer"], sides["nothing"], strict=True)]
     ci = stats.median_ci(diffs)
