@@ -108,12 +108,7 @@ def replayed(provider: str, rounds: int, chunks: int) -> dict[str, Any]:
     switch = measure.Switch(tool, on=True)
     results: dict[str, Any] = {}
     for case in measure.replay_cases(provider, chunks):
-        plain: list[float] = []
-        instrumented: list[float] = []
-        for round_index in range(rounds):
-            for on in (False, True) if round_index % 2 == 0 else (True, False):
-                switch.set(on, settle=case.run, times=SETTLE_STREAMS)
-                (instrumented if on else plain).append(measure.timed_batch(case.run, 1))
+        plain, instrumented = measure.alternating(switch, case, rounds, 1, SETTLE_STREAMS)
         switch.set(True)
         annotated = measure.annotated(case.run())
         summary = stats.summary(chunks, 1, plain, instrumented, annotated)

@@ -409,6 +409,18 @@ def plan(case: Case, pair: float, seconds: float, spec: dict[str, Any]) -> tuple
     return max(spec["min_rounds"], min(spec["max_rounds"], rounds)), reps
 
 
+def alternating(switch: Switch, case: Case, rounds: int, reps: int, settle: int) -> tuple[list[float], list[float]]:
+    """(plain, instrumented) seconds per call of ``rounds`` rounds of a batch of ``reps`` calls a side, the side
+    going first alternating every round; ``settle`` untimed calls after each switch."""
+    plain: list[float] = []
+    instrumented: list[float] = []
+    for round_index in range(rounds):
+        for on in (False, True) if round_index % 2 == 0 else (True, False):
+            switch.set(on, settle=case.run, times=settle)
+            (instrumented if on else plain).append(timed_batch(case.run, reps))
+    return plain, instrumented
+
+
 def steady(spec: dict[str, Any], tool: Tool, all_cases: list[Case]) -> dict[str, Any]:
     """Each case: plain vs instrumented in short rounds, the side that goes first alternating every round."""
     switch = Switch(tool, on=True)
@@ -418,13 +430,8 @@ def steady(spec: dict[str, Any], tool: Tool, all_cases: list[Case]) -> dict[str,
             continue
         seconds = spec["seconds_per_long_case"] if case.chunks else spec["seconds_per_case"]
         rounds, reps = plan(case, usable[case.name], seconds, spec)
-        plain: list[float] = []
-        instrumented: list[float] = []
         try:
-            for round_index in range(rounds):
-                for on in (False, True) if round_index % 2 == 0 else (True, False):
-                    switch.set(on, settle=case.run, times=1 if case.chunks else SETTLE_CALLS)
-                    (instrumented if on else plain).append(timed_batch(case.run, reps))
+            plain, instrumented = alternating(switch, case, rounds, reps, 1 if case.chunks else SETTLE_CALLS)
         except Exception as exc:
             results[case.name] = failure(exc)
             continue
