@@ -473,7 +473,7 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
     batch counts in it (the clock is the whole process's CPU time)."""
     import genai_footprint as gf
     from genai_footprint._export._pipeline import ExportPipeline, build_exporter
-    from genai_footprint._instrument._lifecycle import current_runtime
+    from genai_footprint._setup import current_runtime
 
     call = cases("openai", spec["chunks"])[0]
     tool = Ours("openai")

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
         Range,
         UsageImpacts,
     )
-    from genai_footprint._instrument._lifecycle import init, shutdown
     from genai_footprint._registry import register_model
+    from genai_footprint._setup import init, shutdown
     from genai_footprint._track import Run, carry, current_run, track
 
 __all__ = [
@@ -78,8 +78,8 @@ _LAZY: dict[str, str] = {
     "UnknownZoneError": "genai_footprint._errors",
     "UsageImpacts": "genai_footprint._impacts",
     "estimate": "genai_footprint._estimate",
-    "init": "genai_footprint._instrument._lifecycle",
-    "shutdown": "genai_footprint._instrument._lifecycle",
+    "init": "genai_footprint._setup",
+    "shutdown": "genai_footprint._setup",
     "register_model": "genai_footprint._registry",
     "reproduce": "genai_footprint._estimate",
     "Run": "genai_footprint._track",

@@ -6,9 +6,9 @@ Each raises ``InvalidInputError`` naming the argument (or setting) at fault and 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Protocol
+from typing import Any, Protocol
 
 from genai_footprint._errors import InvalidInputError, UnknownZoneError
 
@@ -56,10 +56,10 @@ def token_count(name: str, value: object) -> int:
 
 
 class ZoneTable(Protocol):
-    """What a zone check needs of the registry: its zones, and suggestions for a miss."""
+    """What a zone check needs of the registry: its zones (``mixes``, keyed by code), and suggestions for a miss."""
 
     @property
-    def mixes(self) -> Sequence[str] | dict[str, object]: ...
+    def mixes(self) -> Mapping[str, Any]: ...
 
     def zone_suggestions(self, zone: str) -> Sequence[str]: ...
 

@@ -37,7 +37,8 @@ from anthropic_fakes import (
 )
 
 import genai_footprint as gf
-from genai_footprint._instrument import _anthropic, _lifecycle, _tokens
+from genai_footprint import _setup
+from genai_footprint._instrument import _anthropic, _tokens
 from genai_footprint._instrument._runtime import Runtime, installed
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -64,7 +65,7 @@ class Footprint:
 
     @property
     def runtime(self) -> Runtime:
-        runtime = _lifecycle.current_runtime()
+        runtime = _setup.current_runtime()
         assert runtime is not None
         return runtime
 
@@ -90,7 +91,7 @@ def footprint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Footprint]:
     fp = Footprint()
     fp.init()
     yield fp
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     if runtime is not None:
         runtime.listeners = ()
     gf.shutdown()
@@ -762,7 +763,7 @@ async def test_count_tokens_and_batches_are_not_annotated(
     assert results[0].input_tokens == 14 and results[2].processing_status == "in_progress"
     assert not [r for r in results if hasattr(r, "impacts")]
     assert seen == []
-    patched = _lifecycle.instrumentor().patched()
+    patched = _setup.instrumentor().patched()
     assert not [p for p in patched if "count_tokens" in p or "atches" in p]
 
 
@@ -1052,7 +1053,7 @@ def test_every_target_exists_and_is_wrapped_once() -> None:
         assert installed(value), target
         assert not installed(value.__wrapped__), (target, "wrapped twice")
     expected = sorted(f"{_owner(t).__module__}.{_owner(t).__qualname__}.{t.method}" for t in _anthropic.SPEC.targets)
-    assert _lifecycle.instrumentor().patched() == expected
+    assert _setup.instrumentor().patched() == expected
 
 
 @MODES
@@ -1181,10 +1182,10 @@ _ORDERINGS = {
         # it holds our wrapper inside its own. Still one call each.
         import anthropic
         from anthropic_fakes import REQUESTED, FakeAnthropic
-        from genai_footprint._instrument import _lifecycle
+        from genai_footprint import _setup
 
         calls = []
-        _lifecycle.current_runtime().listeners = (lambda event: calls.append(event.impacts),)
+        _setup.current_runtime().listeners = (lambda event: calls.append(event.impacts),)
         server = FakeAnthropic()
         vertex = anthropic.AnthropicVertex(
             region="us-east5", project_id="p", access_token="t", http_client=server.http_client(), max_retries=0

@@ -3,6 +3,7 @@ the ``genai-footprint config`` command, and ``init()`` end to end over the real 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,11 +19,18 @@ import pytest
 from openai_fakes import FakeOpenAI
 
 import genai_footprint as gf
+from genai_footprint import _setup
 from genai_footprint._cli import main
 from genai_footprint._config import ENV_VARS, SETTINGS, Config, load_config
 from genai_footprint._errors import ConfigError
-from genai_footprint._instrument import _lifecycle
 from genai_footprint._registry import Registry
+from genai_footprint._settings import (
+    ExporterSettings,
+    ExportSettings,
+    GridSettings,
+    InstrumentationSettings,
+    ModelSettings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_TOKEN = "em-token-0123456789-abcd"  # 24 characters: shown as ****abcd
@@ -81,6 +89,17 @@ def source(config: Config, key: str) -> str:
     return config.values[key].source
 
 
+def enabled(config: Config) -> tuple[str, ...]:
+    """The built-in exporters the export section switches on, in table order."""
+    return tuple(exporter.name for exporter in config.export.exporters)
+
+
+def options(config: Config, name: str) -> dict[str, object]:
+    """The options the export section gives an exporter that is on (unset ones left out)."""
+    (found,) = [exporter for exporter in config.export.exporters if exporter.name == name]
+    return dict(found.options)
+
+
 # -- precedence -----------------------------------------------------------------------------------------
 
 
@@ -90,7 +109,7 @@ def test_defaults_when_nothing_is_configured(layers: Layers) -> None:
     assert set(config.values) == set(SETTINGS)
     assert config.get("providers") is None and config.get("zone") is None
     assert config.get("request_stream_usage") is True and config.get("strict") is False
-    assert config.enabled_exporters() == () and config.models == () and config.files == ()
+    assert enabled(config) == () and config.models == () and config.files == ()
     assert config.get("exporters.jsonl.path") == layers.project / "genai-footprint.jsonl"
     cache = layers.user_dir.parent.parent / "cache"
     assert config.get("exporters.http.spill_path") == cache / "genai-footprint" / "http-spill.jsonl"
@@ -211,30 +230,70 @@ def test_pyproject_without_our_table_is_not_a_layer(layers: Layers) -> None:
 def test_relative_paths_are_taken_from_the_directory_init_runs_in(layers: Layers) -> None:
     layers.write("user", '[exporters.csv]\npath = "out/records.csv"\n')
     config = load_config()
-    assert config.exporter_options("csv") == {"path": layers.project / "out" / "records.csv"}
+    assert options(config, "csv") == {"path": layers.project / "out" / "records.csv"}
+
+
+# -- sections -------------------------------------------------------------------------------------------
+
+
+def test_sections_default_to_what_the_settings_table_says(layers: Layers) -> None:
+    config = load_config()
+    assert config.instrumentation == InstrumentationSettings()
+    assert config.export == ExportSettings() and config.grid == GridSettings() and config.log_level is None
+
+
+def test_sections_carry_the_checked_values(layers: Layers) -> None:
+    path = layers.write(
+        "project",
+        'zone = "fra"\nproviders = ["mistral", "openai"]\nstrict = true\nlog_level = "info"\n'
+        '[provider.openai]\nzone = "SWE"\npue = [1.1, 1.2]\n[provider.anthropic]\nwue = 0.5\n'
+        '[exporters.otel]\n[export]\nqueue_size = 7\n[tags]\nteam = "search"\nrun = 3\n'
+        '[electricity_maps]\ntoken = "tok"\nttl_s = 60\nurl = "https://em.example/v3/"\n',
+    )
+    config = load_config()
+    assert config.instrumentation == InstrumentationSettings(
+        providers=("mistralai", "openai"),
+        zone="FRA",
+        request_stream_usage=True,
+        strict=True,
+        zones_by_provider={"openai": "SWE"},
+        pue_by_provider={"openai": (1.1, 1.2)},
+        wue_by_provider={"anthropic": (0.5, 0.5)},
+    )
+    otel = ExporterSettings(name="otel", options={}, source=f"project file {path}")
+    assert config.export == ExportSettings(
+        exporters=(otel,), objects=(), tags={"team": "search", "run": "3"}, queue_size=7, otel_spans=True
+    )
+    assert config.grid == GridSettings(token="tok", ttl_s=60.0, url="https://em.example/v3")
+    assert config.log_level == "INFO"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.grid.ttl_s = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        config.instrumentation.zones_by_provider["anthropic"] = "FRA"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        config.export.tags["team"] = "other"  # type: ignore[index]
 
 
 # -- exporters ------------------------------------------------------------------------------------------
 
 
 def test_an_exporter_table_enables_it_unless_it_says_otherwise(layers: Layers) -> None:
-    layers.write("user", '[exporters.jsonl]\npath = "user.jsonl"\n[exporters.otel]\n')
-    layers.write(
+    user = layers.write("user", '[exporters.jsonl]\npath = "user.jsonl"\n[exporters.otel]\n')
+    project = layers.write(
         "project",
         '[exporters.otel]\nenabled = false\n[exporters.http]\nurl = "http://127.0.0.1:9/r"\ntoken = "tok"\n'
         "interval_s = 2\nmax_retries = 0\n[export]\nqueue_size = 50\n",
     )
     config = load_config()
-    assert config.enabled_exporters() == ("jsonl", "http")
-    assert config.exporter_options("jsonl") == {"path": layers.project / "user.jsonl"}
-    http = config.exporter_options("http")
+    assert enabled(config) == ("jsonl", "http")
+    assert [e.source for e in config.export.exporters] == [f"user file {user}", f"project file {project}"]
+    assert options(config, "jsonl") == {"path": layers.project / "user.jsonl"}
+    http = options(config, "http")
     assert http["url"] == "http://127.0.0.1:9/r" and http["token"] == "tok" and http["header"] == "Authorization"
     assert http["interval_s"] == 2.0 and isinstance(http["interval_s"], float)
     assert (http["batch_size"], http["max_retries"]) == (100, 0)
-    assert config.exporter_options("otel") == {}
-    assert config.get("export.queue_size") == 50
-    with pytest.raises(KeyError):
-        config.exporter_options("nope")
+    assert config.get("exporters.otel") == {"enabled": False} and not config.export.otel_spans
+    assert config.get("export.queue_size") == 50 and config.export.queue_size == 50
 
 
 def test_environment_exporter_list_decides_exactly(layers: Layers) -> None:
@@ -242,16 +301,16 @@ def test_environment_exporter_list_decides_exactly(layers: Layers) -> None:
     layers.env("GENAI_FOOTPRINT_EXPORTERS", "csv, otel")
     layers.env("GENAI_FOOTPRINT_HTTP_URL", "https://collector.example/api")  # an option alone enables nothing here
     config = load_config()
-    assert config.enabled_exporters() == ("csv", "otel")
+    assert enabled(config) == ("csv", "otel") and config.export.otel_spans
     assert source(config, "exporters.jsonl.enabled") == "env GENAI_FOOTPRINT_EXPORTERS"
 
 
 def test_an_exporter_option_variable_enables_its_exporter(layers: Layers) -> None:
     layers.env("GENAI_FOOTPRINT_JSONL_PATH", "/tmp/x.jsonl")
     config = load_config()
-    assert config.enabled_exporters() == ("jsonl",)
+    assert enabled(config) == ("jsonl",)
     assert source(config, "exporters.jsonl.enabled") == "env GENAI_FOOTPRINT_JSONL_PATH"
-    assert config.exporter_options("jsonl") == {"path": Path("/tmp/x.jsonl")}
+    assert options(config, "jsonl") == {"path": Path("/tmp/x.jsonl")}
 
 
 def test_init_exporters_names_objects_and_options(layers: Layers) -> None:
@@ -261,13 +320,13 @@ def test_init_exporters_names_objects_and_options(layers: Layers) -> None:
     mine = Mine()
     layers.write("project", '[exporters.jsonl]\npath = "a.jsonl"\n')
     config = load_config({"exporters": ["csv", mine]})
-    assert config.enabled_exporters() == ("csv",) and config.exporter_objects == (mine,)
+    assert enabled(config) == ("csv",) and config.export.objects == (mine,)
     config = load_config({"exporters": {"jsonl": {"path": "b.jsonl"}, "http": {"url": "http://127.0.0.1:1/x"}}})
-    assert config.enabled_exporters() == ("jsonl", "http")
-    assert config.exporter_options("jsonl")["path"] == layers.project / "b.jsonl"
+    assert enabled(config) == ("jsonl", "http")
+    assert options(config, "jsonl")["path"] == layers.project / "b.jsonl"
     assert source(config, "exporters.jsonl.path") == "init(exporters=...)"
-    assert config.exporter_objects == ()
-    assert load_config({"exporters": iter(["otel"])}).enabled_exporters() == ("otel",)
+    assert config.export.objects == ()
+    assert enabled(load_config({"exporters": iter(["otel"])})) == ("otel",)
 
 
 @pytest.mark.parametrize(
@@ -310,21 +369,21 @@ def test_custom_models_from_every_file_are_checked(layers: Layers) -> None:
     )
     config = load_config()
     first, second = config.models
-    assert first["provider"] == "mistralai" and first["active_params"] == (3.0, 4.0)
-    assert first["total_params"] == (30.0, 30.0)
-    assert dict(second) == {
-        "provider": "openai",
-        "name": "my-llama-70b",
-        "active_params": (70.0, 70.0),
-        "total_params": None,
-        "zone": "FRA",
-        "tps": 40.0,
-        "ttft": 0.5,
-        "pue": (1.1, 1.2),
-        "wue": None,
-        "aliases": ("llama",),
-        "sources": (f"custom model from project file {project}",),
-    }
+    assert first.provider == "mistralai" and first.active_params == (3.0, 4.0)
+    assert first.total_params == (30.0, 30.0) and first.source.startswith("user file ")
+    assert second == ModelSettings(
+        provider="openai",
+        name="my-llama-70b",
+        active_params=(70.0, 70.0),
+        total_params=None,
+        zone="FRA",
+        tps=40.0,
+        ttft=0.5,
+        pue=(1.1, 1.2),
+        wue=None,
+        aliases=("llama",),
+        source=f"project file {project}",
+    )
     shown = {key: (value, src) for key, value, src in config.describe()}
     assert shown["models[1]"][0] == (
         "openai/my-llama-70b: active_params 70, zone FRA, tps 40, ttft 0.5, pue [1.1, 1.2], aliases llama"
@@ -350,6 +409,31 @@ def test_bad_custom_models(layers: Layers, row: str, needles: list[str]) -> None
         load_config()
     for needle in [*needles, f"project file {path}"]:
         assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "toml", "value"),
+    [
+        ("pue", "[1.5, 1.1]", (1.5, 1.1)),
+        ("wue", "-1", -1),
+        ("tps", "0", 0),
+        ("ttft", "true", True),
+        ("zone", '"Mars"', "Mars"),
+        ("aliases", '["a", ""]', ["a", ""]),
+        ("total_params", "4", 4),
+    ],
+)
+def test_a_models_row_is_refused_as_register_model_refuses_it(
+    layers: Layers, fresh_registry: Registry, key: str, toml: str, value: object
+) -> None:
+    with pytest.raises(gf.InvalidInputError) as direct:
+        gf.register_model("openai", "m", active_params=5, **{key: value})  # type: ignore[arg-type]
+    path = layers.write("project", f'[[models]]\nprovider = "openai"\nname = "m"\nactive_params = 5\n{key} = {toml}\n')
+    with pytest.raises(ConfigError) as loaded:
+        load_config()
+    argument = direct.value.argument
+    assert loaded.value.argument == f"models[0].{argument}" and loaded.value.source == f"project file {path}"
+    assert str(loaded.value).endswith(f"(from project file {path}): {str(direct.value).removeprefix(argument + ': ')}")
 
 
 # -- bad values and unknown keys ------------------------------------------------------------------------
@@ -569,7 +653,7 @@ def test_init_applies_the_project_file_end_to_end(layers: Layers, instrumentatio
     )
     gf.init(providers="openai")
     assert logging.getLogger("genai_footprint").level == logging.ERROR
-    config = _lifecycle.current_config()
+    config = _setup.current_config()
     assert config is not None and config.get("provider.openai.pue") == (1.3, 1.4)
 
     server = FakeOpenAI(model="my-llama-70b", completion_tokens=300)
@@ -614,10 +698,10 @@ def test_init_environment_and_arguments(layers: Layers, instrumentation: None) -
     layers.env("GENAI_FOOTPRINT_REQUEST_STREAM_USAGE", "false")
     layers.env("GENAI_FOOTPRINT_PROVIDERS", "openai")
     gf.init()
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None and runtime.settings is not None
     assert runtime.settings.request_stream_usage is False
-    assert _lifecycle.instrumentor().enabled == {"openai"}
+    assert _setup.instrumentor().enabled == {"openai"}
     gf.init(request_stream_usage=True)
     assert runtime.settings.request_stream_usage is True
 
@@ -628,7 +712,7 @@ def test_init_bad_setting_patches_nothing(layers: Layers, instrumentation: None)
         gf.init(providers=["openai"])
     assert info.value.argument == "zone" and "env GENAI_FOOTPRINT_ZONE" in str(info.value)
     assert isinstance(info.value, gf.InvalidInputError) and isinstance(info.value, ValueError)
-    assert _lifecycle.current_runtime() is None and _lifecycle.instrumentor().patched() == []
+    assert _setup.current_runtime() is None and _setup.instrumentor().patched() == []
 
 
 # -- documentation ---------------------------------------------------------------------------------------

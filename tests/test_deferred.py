@@ -282,7 +282,7 @@ def test_objects_without_an_instance_dict_or_with_their_own_impacts_are_left_alo
 
 
 def _runtime_now() -> Any:
-    from genai_footprint._instrument._lifecycle import current_runtime
+    from genai_footprint._setup import current_runtime
 
     runtime = current_runtime()
     assert runtime is not None

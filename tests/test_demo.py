@@ -7,6 +7,7 @@ a real API.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -24,11 +25,12 @@ import openai.resources.responses.responses as openai_responses
 import pytest
 
 import genai_footprint as gf
-from genai_footprint import _demo
 from genai_footprint._cli import main
+from genai_footprint._cli._demo_agent import MODELS, convert_units, run_tool
+from genai_footprint._cli._demo_fake import FakeProviders
+from genai_footprint._criteria import NAMES
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._export._record import CRITERIA
-from genai_footprint._instrument._lifecycle import current_runtime
+from genai_footprint._setup import current_runtime
 
 STEPS = (  # (step, tracker, provider, resolved model, stream) in call order
     ("plan", "step-plan", "openai", "gpt-4o-mini-2024-07-18", False),
@@ -99,7 +101,7 @@ def test_the_table_lists_every_step_and_the_log_holds_one_record_per_call(
     assert len(logged) == 4
     for record, (_, tracker, provider, model, stream) in zip(logged, STEPS, strict=True):
         assert record["provider"] == provider
-        assert record["model_requested"] == _demo.MODELS[provider]
+        assert record["model_requested"] == MODELS[provider]
         assert record["model_resolved"] == model
         assert record["trackers"] == ["demo-agent", tracker]
         assert record["stream"] is stream
@@ -132,7 +134,7 @@ def test_the_total_is_the_sum_of_the_records_and_the_report_agrees(
 
     total = shown["total"]
     assert (total["calls"], total["estimated_calls"], total["output_tokens"]) == (4, 4, 497)
-    for criterion in CRITERIA:
+    for criterion in NAMES:
         for bound in ("min", "max"):
             # The tracker's total is the sum of the logged calls, up to floating-point rounding (it sums each
             # model's tokens and generation times, then takes the bounds of the sums: see _track).
@@ -144,7 +146,7 @@ def test_the_total_is_the_sum_of_the_records_and_the_report_agrees(
     assert code == 0, err
     report = json.loads(out)["total"]
     assert (report["calls"], report["output_tokens"]) == (4, 497)
-    for criterion in CRITERIA:
+    for criterion in NAMES:
         for bound in ("min", "max"):
             # The report sums with math.fsum (exact), the tracker as calls end: equal to the last bits.
             assert math.isclose(report["impacts"][criterion][bound], total["impacts"][criterion][bound], rel_tol=1e-12)
@@ -250,12 +252,12 @@ def test_fast_is_refused_with_live(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_missing_sdk_is_named_with_the_install_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = _demo.importlib.util.find_spec
+    real = importlib.util.find_spec
 
     def find_spec(name: str, package: str | None = None) -> Any:
         return None if name.startswith("mistralai") else real(name, package)
 
-    monkeypatch.setattr(_demo.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     log = tmp_path / "calls.jsonl"
     code, _, err = run(capsys, "demo", "--fast", "--log", str(log))
     assert code == 2
@@ -281,19 +283,19 @@ def test_refused_while_instrumentation_is_on(tmp_path: Path, capsys: pytest.Capt
 def test_the_sdks_are_restored_when_a_step_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: _demo.FakeProviders, request: Any) -> Any:
+    def broken(self: FakeProviders, request: Any) -> Any:
         raise RuntimeError("the fake provider broke")
 
-    monkeypatch.setattr(_demo.FakeProviders, "_route", broken)
+    monkeypatch.setattr(FakeProviders, "_route", broken)
     with pytest.raises(RuntimeError, match="the fake provider broke"):
         main(["demo", "--fast", "--log", str(tmp_path / "calls.jsonl")])
     # the autouse fixture checks that instrumentation is off and every SDK method is the original
 
 
 def test_the_tool_converts_lengths_and_names_a_bad_unit() -> None:
-    assert _demo.convert_units(854, "km", "mi") == 530.65
-    assert _demo.convert_units(1, "mi", "ft") == 5280.0
+    assert convert_units(854, "km", "mi") == 530.65
+    assert convert_units(1, "mi", "ft") == 5280.0
     with pytest.raises(InvalidInputError, match=r"^to_unit: unknown unit 'yd'"):
-        _demo.convert_units(1, "km", "yd")
-    assert _demo._run_tool({"value": 2, "from_unit": "km", "to_unit": "m"}) == "2 km = 2000 m"
-    assert _demo._run_tool({"value": "far", "from_unit": "km", "to_unit": "m"}).startswith("error: value:")
+        convert_units(1, "km", "yd")
+    assert run_tool({"value": 2, "from_unit": "km", "to_unit": "m"}) == "2 km = 2000 m"
+    assert run_tool({"value": "far", "from_unit": "km", "to_unit": "m"}).startswith("error: value:")

@@ -18,7 +18,7 @@ import genai_footprint as gf
 from genai_footprint._export._otel import OTelExporter, otel_span_hook
 from genai_footprint._export._pipeline import ExportPipeline, build_exporter
 from genai_footprint._export._record import CRITERIA, UNITS, to_record
-from genai_footprint._instrument._lifecycle import current_runtime
+from genai_footprint._setup import current_runtime
 
 
 class Metrics:

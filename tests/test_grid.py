@@ -26,8 +26,9 @@ import pytest
 
 import genai_footprint._registry as registry_module
 from genai_footprint._errors import InvalidInputError, RegistryError
-from genai_footprint._grid import GridIntensity, Intensity, default_zone_keys
+from genai_footprint._grid import DEFAULT_BASE_URL, GridIntensity, Intensity, default_zone_keys
 from genai_footprint._registry import data_dir
+from genai_footprint._settings import GridSettings
 
 TOKEN = "em-test-token-3f9a"
 TTL = 100.0
@@ -548,6 +549,16 @@ def test_bad_arguments_are_refused_naming_the_argument(argument: str, kwargs: di
         GridIntensity(token, **options)
     assert info.value.argument == argument
     assert TOKEN not in str(info.value)
+
+
+def test_the_grid_settings_defaults_are_the_grids_own() -> None:
+    # init() builds the grid from GridSettings (electricity_maps.*); with nothing configured, both agree.
+    settings = GridSettings(token=TOKEN)
+    assert (settings.ttl_s, settings.url) == (900.0, DEFAULT_BASE_URL)
+    configured, default = GridIntensity(TOKEN, ttl_s=settings.ttl_s, base_url=settings.url), GridIntensity(TOKEN)
+    assert repr(configured) == repr(default)
+    configured.close()
+    default.close()
 
 
 # -- the alpha-3 → alpha-2 table (registry/iso3166.json) ------------------------------------------------

@@ -18,8 +18,9 @@ import lifecycle_helpers as h
 import pytest
 
 import genai_footprint as gf
+from genai_footprint import _setup
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._instrument import _lifecycle, _openai
+from genai_footprint._instrument import _openai
 from genai_footprint._instrument._runtime import InstrumentationError, Instrumentor, installed
 from genai_footprint._instrument._spec import Settings
 
@@ -29,7 +30,8 @@ PRELUDE = """
 import asyncio, importlib, json, sys
 import lifecycle_helpers as h
 import genai_footprint as gf
-from genai_footprint._instrument import _lifecycle, _openai
+from genai_footprint import _setup
+from genai_footprint._instrument import _openai
 from genai_footprint._instrument._runtime import installed
 
 KEYS = [(t.module, t.owner, t.method) for t in _openai.SPEC.targets]  # the stream-helper seams too
@@ -69,7 +71,7 @@ def has_impacts(result):
 
 def listen():
     calls = []
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     runtime.listeners = (lambda event: calls.append(event.impacts),)
     return calls
 
@@ -84,7 +86,7 @@ SCRIPTS: dict[str, str] = {
         client = h.client()
         gf.init(providers=["openai"])
         assert_wrapped_once(originals)
-        assert _lifecycle.instrumentor().patched() == expected_patched()
+        assert _setup.instrumentor().patched() == expected_patched()
         result = chat(client)
         assert has_impacts(result) and result.impacts.inputs.output_tokens == 7
         done(installed=sorted({installed(v) for v in current().values()}))
@@ -93,7 +95,7 @@ SCRIPTS: dict[str, str] = {
         gf.init(providers=["openai"])
         gf.init()
         assert "openai" not in sys.modules, "init() must not import the SDK"
-        assert _lifecycle.instrumentor().patched() == []
+        assert _setup.instrumentor().patched() == []
         import openai
         client = h.client()
         result = chat(client)  # the chat module is imported lazily, on first use: the hook fires then
@@ -103,7 +105,7 @@ SCRIPTS: dict[str, str] = {
         current()  # imports every remaining target module now
         wrappers = current()
         assert all(installed(v) for v in wrappers.values()), wrappers
-        assert _lifecycle.instrumentor().patched() == expected_patched()
+        assert _setup.instrumentor().patched() == expected_patched()
         done(late_module_patched=installed(wrappers[(late, "Responses", "create")]))
     """,
     "client_created_before_init": """
@@ -133,13 +135,13 @@ SCRIPTS: dict[str, str] = {
         gf.shutdown()
         assert_restored(originals)
         assert not hasattr(chat(client), "impacts") and len(calls) == 1
-        assert _lifecycle.current_runtime() is None
+        assert _setup.current_runtime() is None
         gf.init(providers=["openai"])
         assert_wrapped_once(originals)
         calls = listen()
         results = [chat(client) for _ in range(3)]
         assert all(has_impacts(r) for r in results) and len(calls) == 3, len(calls)
-        assert _lifecycle.instrumentor().patched() == expected_patched()
+        assert _setup.instrumentor().patched() == expected_patched()
         gf.shutdown()
         assert_restored(originals)
         done(ok=True)
@@ -150,7 +152,7 @@ SCRIPTS: dict[str, str] = {
         gf.shutdown()
         import openai
         originals = plain()  # the hooks registered by init() fire on import but must patch nothing
-        assert _lifecycle.instrumentor().patched() == []
+        assert _setup.instrumentor().patched() == []
         client = h.client()
         assert not hasattr(chat(client), "impacts")
         assert not hasattr(client.chat.completions.with_raw_response.create(
@@ -197,7 +199,7 @@ SCRIPTS: dict[str, str] = {
         plain()
         gf.init(providers=["openai"])
         first = current()
-        inst = _lifecycle.instrumentor()
+        inst = _setup.instrumentor()
         assert inst.enabled == {"openai"}
         gf.init(providers=None)
         usable = {name for name, spec in inst.specs.items() if inst._unusable(spec) is None}
@@ -222,8 +224,8 @@ SCRIPTS: dict[str, str] = {
         assert has_impacts(raw_api.create(model=h.MODEL, messages=h.MESSAGES).parse())
         gf.shutdown()
         assert_restored(originals)
-        assert _lifecycle.instrumentor().patched() == []
-        assert _lifecycle.current_runtime() is None
+        assert _setup.instrumentor().patched() == []
+        assert _setup.current_runtime() is None
         assert not hasattr(chat(client), "impacts")
         assert not hasattr(asyncio.run(aclient.chat.completions.create(model=h.MODEL, messages=h.MESSAGES)), "impacts")
         stream = chat(client, stream=True)
@@ -329,8 +331,8 @@ def test_untested_version_patches_nothing_with_one_warning(
     openai_version(version)
     caplog.set_level(logging.DEBUG, logger="genai_footprint")
     gf.init(providers=providers)
-    assert "openai" not in _lifecycle.instrumentor().enabled
-    assert not [p for p in _lifecycle.instrumentor().patched() if p.startswith("openai")]
+    assert "openai" not in _setup.instrumentor().enabled
+    assert not [p for p in _setup.instrumentor().patched() if p.startswith("openai")]
     warnings = [w for w in _warnings(caplog) if "openai" in w]
     assert len(warnings) == 1, warnings
     assert version in warnings[0] and ">=3.54,<4" in warnings[0]
@@ -341,7 +343,7 @@ def test_tested_version_is_instrumented(openai_version: Any, caplog: pytest.LogC
     openai_version(version)
     caplog.set_level(logging.WARNING, logger="genai_footprint")
     gf.init(providers=["openai"])
-    assert _lifecycle.instrumentor().enabled == {"openai"}
+    assert _setup.instrumentor().enabled == {"openai"}
     assert _warnings(caplog) == []
 
 
@@ -349,7 +351,7 @@ def test_untested_version_strict_raises(openai_version: Any) -> None:
     openai_version("4.1.0")
     with pytest.raises(InstrumentationError, match=r"4\.1\.0.*>=3\.54,<4"):
         gf.init(providers=["openai"], strict=True)
-    assert _lifecycle.instrumentor().patched() == []
+    assert _setup.instrumentor().patched() == []
     assert issubclass(InstrumentationError, gf.GenAIFootprintError)
 
 
@@ -401,7 +403,7 @@ def test_bad_zone_names_the_argument_and_patches_nothing() -> None:
     with pytest.raises(InvalidInputError) as info:
         gf.init(zone="XXX")
     assert info.value.argument == "zone" and "XXX" in str(info.value)
-    assert _lifecycle.instrumentor().patched() == [] and _lifecycle.current_runtime() is None
+    assert _setup.instrumentor().patched() == [] and _setup.current_runtime() is None
     with pytest.raises(InvalidInputError) as info:
         gf.init(providers=[42])  # type: ignore[list-item]
     assert info.value.argument == "providers"
@@ -412,14 +414,14 @@ def test_unknown_provider_warns_or_raises(caplog: pytest.LogCaptureFixture) -> N
     gf.init(providers=["nope"])
     (warning,) = _warnings(caplog)
     assert "'nope'" in warning and "openai" in warning
-    assert _lifecycle.instrumentor().patched() == []
+    assert _setup.instrumentor().patched() == []
     with pytest.raises(InstrumentationError, match="'nope'"):
         gf.init(providers=["nope"], strict=True)
 
 
 def test_provider_aliases() -> None:
     gf.init(providers=["Azure"])
-    assert _lifecycle.instrumentor().enabled == {"openai"}
+    assert _setup.instrumentor().enabled == {"openai"}
 
 
 # -- the public surface -------------------------------------------------------------------------------------
@@ -444,7 +446,7 @@ def test_errors_raised_by_init_are_exported() -> None:
 
 
 def test_lifecycle_module_exports_are_the_public_ones() -> None:
-    assert gf.init is _lifecycle.init and gf.shutdown is _lifecycle.shutdown
+    assert gf.init is _setup.init and gf.shutdown is _setup.shutdown
 
 
 # -- what a replaced method still tells ------------------------------------------------------------------

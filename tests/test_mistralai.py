@@ -22,8 +22,8 @@ from mistral_fakes import (
 )
 
 import genai_footprint
-from genai_footprint import Impacts
-from genai_footprint._instrument import _lifecycle, _mistralai, _tokens
+from genai_footprint import Impacts, _setup
+from genai_footprint._instrument import _mistralai, _tokens
 from genai_footprint._instrument._runtime import installed
 
 pytest.importorskip("mistralai.client")
@@ -52,7 +52,7 @@ def _shutdown() -> Iterator[None]:
 def instrument() -> list[Impacts | None]:
     """``init(providers=["mistralai"])``; returns the list every finished call appends its impacts to."""
     genai_footprint.init(providers=["mistralai"], strict=True)
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None
     finished: list[Impacts | None] = []
     runtime.listeners = (*runtime.listeners, lambda event: finished.append(event.impacts))
@@ -264,9 +264,9 @@ def test_init_works_on_mistralai_3() -> None:
     from mistralai.client import Mistral
 
     instrument()  # strict: raises if the provider could not be instrumented
-    assert "mistralai" in _lifecycle.instrumentor().enabled
+    assert "mistralai" in _setup.instrumentor().enabled
     Mistral(api_key="k").chat
-    assert "mistralai.client.chat.Chat.complete" in _lifecycle.instrumentor().patched()
+    assert "mistralai.client.chat.Chat.complete" in _setup.instrumentor().patched()
 
 
 def test_every_target_is_wrapped_and_restored(client: Any) -> None:

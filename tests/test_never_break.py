@@ -22,8 +22,9 @@ import pytest
 import genai_footprint as gf
 import genai_footprint._estimate
 import genai_footprint._registry
+from genai_footprint import _setup
 from genai_footprint._impacts import Impacts
-from genai_footprint._instrument import _lifecycle, _openai, _runtime, _tokens
+from genai_footprint._instrument import _openai, _runtime, _tokens
 
 OURS = str(Path(gf.__file__).resolve().parent)
 SDK = str(Path(openai.__file__).resolve().parent)
@@ -36,7 +37,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(_tokens, "_encoders", {})
     monkeypatch.setattr(_tokens, "_load_in_background", lambda model: None)
     yield
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     if runtime is not None:
         runtime.listeners = ()
         runtime.sinks = ()
@@ -58,13 +59,13 @@ def _estimation_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _listener_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None
     runtime.listeners = (_boom,)
 
 
 def _sink_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None
     runtime.sinks = (_boom,)  # where init() attaches the export pipeline
 
@@ -345,7 +346,7 @@ def _messages(n: int) -> list[dict[str, str]]:
 async def test_concurrent_async_calls_each_get_their_own_impacts() -> None:
     gf.init(providers=["openai"])
     seen: list[float] = []
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None
     runtime.listeners = (lambda event: seen.append(event.output_tokens),)
     client = h.client(_keyed, asynchronous=True)

@@ -45,9 +45,10 @@ from openai_fakes import (
 )
 
 import genai_footprint
-from genai_footprint._instrument import _common, _openai, _runtime, _tokens
-from genai_footprint._instrument._lifecycle import current_runtime
-from genai_footprint._instrument._runtime import Runtime, installed
+from genai_footprint._instrument import _openai, _runtime, _tokens
+from genai_footprint._instrument._runtime import Runtime
+from genai_footprint._instrument._wrappers import installed
+from genai_footprint._setup import current_runtime
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 REQUEST_ID = "req_8f2d5c1a0b9e4f37"
@@ -124,16 +125,16 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def completes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every ``Runtime.complete`` call (one per computed impacts), as ``(call, observation, impacts)``."""
+    """Every ``Runtime.finish`` call (one per computed impacts), as ``(call, observation, impacts)``."""
     seen: list[Any] = []
-    original = Runtime.complete
+    original = Runtime.finish
 
     def counting(self: Runtime, call: Any, observation: Any, *args: Any, **kwargs: Any) -> Any:
         impacts = original(self, call, observation, *args, **kwargs)
         seen.append((call, observation, impacts))
         return impacts
 
-    monkeypatch.setattr(Runtime, "complete", counting)
+    monkeypatch.setattr(Runtime, "finish", counting)
     return seen
 
 

@@ -19,6 +19,7 @@ import genai_footprint as gf
 import genai_footprint._registry as registry_module
 from genai_footprint._impacts import ALL_KEYS, range_at
 from genai_footprint._registry import Registry, data_dir
+from genai_footprint._settings import ModelSettings
 
 DATA = data_dir()
 FILES = ("models.json", "providers.json", "electricity_mixes.json")
@@ -406,6 +407,11 @@ BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
     ({"active_params": 5, "zone": "france"}, "zone"),
     ({"active_params": 5, "sources": []}, "sources"),
     ({"active_params": 5, "warnings": ["not-a-warning"]}, "warnings"),
+    ({"active_params": 5, "total_params": 4}, "active_params"),
+    ({"active_params": 5, "tps": 0}, "tps"),
+    ({"active_params": 5, "pue": (1.1, 1.2, 1.3)}, "pue"),
+    ({"active_params": 5, "aliases": "acme"}, "aliases"),
+    ({"active_params": 5, "aliases": ["acme", " "]}, "aliases"),
 ]
 
 
@@ -423,6 +429,27 @@ def test_register_model_unknown_zone_is_an_unknown_zone_error(fresh_registry: Re
         gf.register_model("openai", "bad-model", active_params=5, zone="FRX")
     assert info.value.argument == "zone"
     assert "FRA" in str(info.value)
+
+
+def test_register_model_changes_the_registry_revision(fresh_registry: Registry) -> None:
+    # What is derived from the rows (e.g. estimate()'s prepared inputs) is good for one revision.
+    assert fresh_registry.revision == 0
+    gf.register_model("openai", "acme-llama-70b", active_params=70)
+    assert fresh_registry.revision == 1
+    with pytest.raises(gf.InvalidInputError):
+        gf.register_model("openai", "acme-llama-70b", active_params=-70)
+    assert fresh_registry.revision == 1
+
+
+def test_check_model_normalises_what_register_model_is_given(fresh_registry: Registry) -> None:
+    checked = registry_module.check_model(
+        fresh_registry, " Mistral ", " my-moe ", active_params=[3, 4], total_params=30, zone="fra",
+        tps=50, aliases=(" moe ",), source="register_model()",
+    )  # fmt: skip
+    assert checked == ModelSettings(
+        provider="mistralai", name="my-moe", active_params=(3.0, 4.0), total_params=(30.0, 30.0), zone="FRA",
+        tps=50.0, aliases=("moe",), source="register_model()",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(("provider", "name", "argument"), [("openia", "x", "provider"), ("openai", "  ", "name")])

@@ -14,9 +14,9 @@ import pytest
 
 import genai_footprint as gf
 from genai_footprint._cli import main
-from genai_footprint._export._record import CRITERIA, to_record
-from genai_footprint._instrument._spec import CallEvent
-from genai_footprint._report import format_quantity
+from genai_footprint._criteria import NAMES, format_quantity
+from genai_footprint._events import CallEvent
+from genai_footprint._export._record import to_record
 
 DAY_1 = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC).timestamp()
 DAY_2 = dt.datetime(2026, 11, 21, 23, 59, 59, tzinfo=dt.UTC).timestamp()
@@ -118,7 +118,7 @@ def text_cells(out: str) -> dict[str, str]:
     return found
 
 
-def expected_cells(data: dict[str, Any], criteria: Sequence[str] = CRITERIA) -> dict[str, str]:
+def expected_cells(data: dict[str, Any], criteria: Sequence[str] = NAMES) -> dict[str, str]:
     """The cells the report must show for its JSON totals, formatted as the report formats them."""
 
     def row(totals: dict[str, Any]) -> dict[str, str]:
@@ -187,7 +187,7 @@ def test_json_totals_are_exact_sums_of_the_records(tmp_path: Path, capsys: pytes
     total = data["total"]
     assert (total["calls"], total["estimated_calls"], total["unestimated_calls"]) == (7, 6, 1)
     assert total["output_tokens"] == sum(c[2] for c in SAMPLE_CALLS)
-    for c in CRITERIA:
+    for c in NAMES:
         low, high = fsum_of(records, c)
         assert total["impacts"][c] == {"min": low, "max": high, "unit": records[0]["impacts"][c]["unit"]}
         assert 0 < low < high
@@ -222,7 +222,7 @@ def test_json_totals_are_exact_sums_of_the_records(tmp_path: Path, capsys: pytes
             if row["estimated_calls"] == 0:
                 assert row["impacts"] is None
                 continue
-            for c in CRITERIA:
+            for c in NAMES:
                 low, high = fsum_of(chosen, c)
                 assert (row["impacts"][c]["min"], row["impacts"][c]["max"]) == (low, high)
 
@@ -306,7 +306,7 @@ def test_text_tables_show_every_total_rounded_for_reading(tmp_path: Path, capsys
     expected = expected_cells(data)
     assert shown == expected
     # Each displayed range is the exact total rounded to 3 significant figures, in a readable unit.
-    for c in CRITERIA:
+    for c in NAMES:
         exact = data["total"]["impacts"][c]
         assert_shown_close(shown[f"total:all:{c}"], exact["min"], exact["max"])
     assert shown["model:my-local-model:gwp"] == "-"

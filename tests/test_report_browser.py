@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_report import expected_cells, text_cells, write_sample_log
 
-from genai_footprint._export._record import CRITERIA
+from genai_footprint._criteria import NAMES
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -137,7 +137,7 @@ def test_the_page_chromium_renders_shows_the_cli_numbers(tmp_path: Path) -> None
     assert tables == expected_cells(data)
 
     # The header: the grand total of each criterion.
-    for c in CRITERIA:
+    for c in NAMES:
         assert shown[f"header:{c}"] == expected[f"total:all:{c}"]
 
     # The charts: gwp and energy by model and by day, one label per estimated row, equal to the table cell.

@@ -15,10 +15,23 @@ from test_report import SAMPLE_CALLS, event, sample_records, write_log
 import genai_footprint as gf
 from genai_footprint._cli import main
 from genai_footprint._export._record import to_record
-from genai_footprint._impacts import ALL_KEYS, range_at
 
+# Every range an estimate holds, in the order the comparison lists them: totals, usage, embodied.
+ALL_KEYS = (
+    *("energy", "gwp", "pe", "adpe", "wcf"),
+    *("usage.energy", "usage.gwp", "usage.pe", "usage.adpe", "usage.wcf"),
+    *("embodied.gwp", "embodied.pe", "embodied.adpe"),
+)
 ESTIMATED_LINES = [n for n, call in enumerate(SAMPLE_CALLS, start=1) if call[1] != "my-local-model"]
 UNESTIMATED_LINE = next(n for n, call in enumerate(SAMPLE_CALLS, start=1) if call[1] == "my-local-model")
+
+
+def range_at(impacts: gf.Impacts, key: str) -> Any:
+    """The range of ``impacts`` named by ``key``: ``"gwp"`` → ``impacts.gwp``, ``"usage.pe"`` → ``impacts.usage.pe``."""
+    found: Any = impacts
+    for part in key.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -19,9 +19,9 @@ import lifecycle_helpers as h
 import pytest
 
 import genai_footprint as gf
+from genai_footprint import _setup
 from genai_footprint._errors import ConfigError
 from genai_footprint._export._record import SCHEMA
-from genai_footprint._instrument import _lifecycle
 
 
 @pytest.fixture(autouse=True)
@@ -176,13 +176,13 @@ def test_project_file_turns_an_exporter_on(tmp_path: Path, monkeypatch: pytest.M
 def test_a_bad_exporter_fails_init_and_changes_nothing() -> None:
     with pytest.raises(ConfigError, match=r"exporters.*object with an export\(\) method"):
         gf.init(providers=["openai"], exporters=[object()])
-    assert _lifecycle.current_runtime() is None
+    assert _setup.current_runtime() is None
     assert not hasattr(_ask(h.client()), "impacts")
 
 
 def test_shutdown_without_exporters_is_quiet() -> None:
     gf.init(providers=["openai"])
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None and runtime.listeners == () and runtime.grid is None
     gf.shutdown()
 
@@ -231,7 +231,7 @@ def grid_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Grid]]:
 
 
 def _grid_ready() -> None:
-    runtime = _lifecycle.current_runtime()
+    runtime = _setup.current_runtime()
     assert runtime is not None and runtime.grid is not None
     assert runtime.grid.wait_idle(10)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic_core import to_json
 
+from genai_footprint._criteria import NAMES as CRITERIA
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._export._record import CRITERIA
 
 try:
     import fcntl

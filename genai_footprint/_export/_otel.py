@@ -10,21 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 
-from genai_footprint._export._record import CRITERIA
-from genai_footprint._impacts import UNITS
+from genai_footprint._criteria import CRITERIA, NAMES
 from genai_footprint._version import __version__
 
 if TYPE_CHECKING:
-    from genai_footprint._instrument._spec import CallEvent
+    from genai_footprint._events import CallEvent
 
 _BOUNDS = ("min", "max")
-_DESCRIPTIONS = {
-    "energy": "Electricity used by GenAI calls",
-    "gwp": "Global warming potential of GenAI calls",
-    "pe": "Primary energy used by GenAI calls",
-    "adpe": "Abiotic resource depletion (elements) of GenAI calls",
-    "wcf": "Water consumed by GenAI calls",
-}
 
 
 class OTelExporter:
@@ -40,12 +32,12 @@ class OTelExporter:
         meter = provider.get_meter("genai_footprint", __version__)
         self._counters = [
             (
-                criterion,
+                criterion.name,
                 bound,
                 meter.create_counter(
-                    f"genai_footprint.{criterion}.{bound}",
-                    unit=UNITS[criterion],
-                    description=f"{_DESCRIPTIONS[criterion]}, {bound}imum of the estimated range",
+                    f"genai_footprint.{criterion.name}.{bound}",
+                    unit=criterion.unit,
+                    description=f"{criterion.description}, {bound}imum of the estimated range",
                 ),
             )
             for criterion in CRITERIA
@@ -89,8 +81,8 @@ def otel_span_hook(event: CallEvent) -> None:
         "genai_footprint.zone": event.zone or "",
         "genai_footprint.methodology_version": impacts.methodology_version,
     }
-    for criterion in CRITERIA:
-        value = getattr(impacts, criterion)
-        attributes[f"genai_footprint.{criterion}.min"] = value.min
-        attributes[f"genai_footprint.{criterion}.max"] = value.max
+    for name in NAMES:
+        value = getattr(impacts, name)
+        attributes[f"genai_footprint.{name}.min"] = value.min
+        attributes[f"genai_footprint.{name}.max"] = value.max
     span.set_attributes(attributes)

@@ -1,7 +1,7 @@
 """The export pipeline: a bounded queue filled on the request path, drained by one background worker.
 
-The request path only puts the finished call in the queue (never blocking: a full queue drops and counts).
-The worker turns each into its event and record, and hands the records, in batches, to each exporter.
+The request path only puts the finished call's event in the queue (never blocking: a full queue drops and
+counts). The worker turns each into its record, and hands the records, in batches, to each exporter.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._protocol import Exporter
-from genai_footprint._export._record import InputsDumps, to_record
-from genai_footprint._instrument._runtime import DeferredImpacts, Finished, finished_event
+from genai_footprint._export._record import to_record
 
 if TYPE_CHECKING:
-    from genai_footprint._impacts import Impacts
-    from genai_footprint._instrument._spec import CallEvent
+    from genai_footprint._events import CallEvent
 
 logger = logging.getLogger("genai_footprint")
 
@@ -97,11 +95,10 @@ class ExportPipeline:
         self._queue_size = queue_size
         self._span_hook = span_hook
         self._failures: dict[tuple[int, str], int] = {}  # by exporter index and method
-        self._inputs_dumps = InputsDumps()  # the worker's only
         self._lock = threading.Lock()
         # The request path appends to a deque (one C-level append, no lock, no thread wake-up); the worker
         # wakes every _INTERVAL_S, when _WAKE_AT events wait, or for a flush, and drains it in order.
-        self._pending: collections.deque[CallEvent | Finished | _Marker] = collections.deque()
+        self._pending: collections.deque[CallEvent | _Marker] = collections.deque()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -120,19 +117,7 @@ class ExportPipeline:
                 logger.debug("genai_footprint: span hook failed; the call is unaffected", exc_info=True)
         self._queue(event)
 
-    def take(self, finished: Finished, impacts: Impacts | DeferredImpacts | None) -> None:
-        """The instrumentation's sink: queue a finished call, whose event the worker builds (see ``Finished``).
-        ``impacts``, what the call returned (maybe not computed yet), is only handed to the span hook, on the
-        caller's thread."""
-        hook = self._span_hook
-        if hook is not None:
-            try:
-                hook(finished_event(finished, impacts))
-            except Exception:
-                logger.debug("genai_footprint: span hook failed; the call is unaffected", exc_info=True)
-        self._queue(finished)
-
-    def _queue(self, item: CallEvent | Finished) -> None:
+    def _queue(self, item: CallEvent) -> None:
         if self._closed:
             return
         if self._worker is None and not self._start():
@@ -171,15 +156,15 @@ class ExportPipeline:
 
     # -- the worker ------------------------------------------------------------------------------------------
 
-    def _run(self, events: collections.deque[CallEvent | Finished | _Marker], wake: threading.Event) -> None:
+    def _run(self, events: collections.deque[CallEvent | _Marker], wake: threading.Event) -> None:
         while True:
             if not events:
                 wake.wait(_INTERVAL_S)
                 wake.clear()
-            items: list[CallEvent | Finished | _Marker] = []
+            items: list[CallEvent | _Marker] = []
             while events and len(items) < _BATCH:
                 items.append(events.popleft())
-            batch: list[CallEvent | Finished] = []
+            batch: list[CallEvent] = []
             for item in items:
                 if not isinstance(item, _Marker):
                     batch.append(item)
@@ -192,21 +177,13 @@ class ExportPipeline:
                     return
             self._export(batch)
 
-    def _export(self, events: list[CallEvent | Finished]) -> None:
+    def _export(self, events: list[CallEvent]) -> None:
         if not events:
             return
         records = []
-        dumps = self._inputs_dumps
         for event in events:
             try:
-                if not isinstance(event, tuple):
-                    records.append(to_record(event, self.tags))
-                    continue
-                built = finished_event(event)
-                recipe = event[4]  # (prepared, ...) or None: see Finished
-                inputs = None if built.impacts is None else built.impacts.inputs
-                dumped = None if recipe is None or inputs is None else dumps.dump(recipe[0], inputs)
-                records.append(to_record(built, self.tags, dumped))
+                records.append(to_record(event, self.tags))
             except Exception:
                 logger.debug("genai_footprint: could not build the record of a call; skipped", exc_info=True)
         if not records:

@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
-import typing
 import weakref
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from genai_footprint._instrument._common import (
-    StreamTally,
-    given,
-    helper_target,
-    receive_stream,
-    record_call,
-    send_request,
-)
+from genai_footprint._instrument._helpers import helper_target, receive_stream, record_call, send_request
+from genai_footprint._instrument._reading import StreamTally, cloud_zone, given
 from genai_footprint._instrument._spec import (
     Call,
     Observation,
     ProviderSpec,
-    Settings,
     StreamObserver,
     Target,
-    new_call,
-    observation,
+    model_argument,
+    stream_argument,
 )
+
+if TYPE_CHECKING:
+    from genai_footprint._settings import InstrumentationSettings
 
 PROVIDER = "anthropic"
 TESTED = ((2, 12), (3,))
@@ -55,8 +50,6 @@ _CLOUD_CLIENTS = {
     "BaseMantleClient": ("aws", "aws_region"),
     "BaseVertexClient": ("gcp", "region"),
 }
-_CLOUD_OF: dict[type, tuple[str, str] | None] = {}
-_REGION_ZONES: dict[tuple[str, str], str | None] = {}
 
 
 def _cloud_of(client_type: type) -> tuple[str, str] | None:
@@ -78,37 +71,18 @@ def _cloud_zone(instance: Any, model: str | None) -> str | None:
     """The zone where a Bedrock / Vertex client's call runs: an inference profile's geography (it may be served in
     any region of it), else the client's region. None for other clients and for unknown or multi-country names."""
     client = getattr(instance, "_client", None)
-    kind = type(client)
-    try:
-        cloud = _CLOUD_OF[kind]
-    except KeyError:
-        cloud = _CLOUD_OF[kind] = _cloud_of(kind)
+    cloud = _cloud_of(type(client))
     if cloud is None:
         return None
     name, attribute = cloud
     region = _bedrock_geography(model) if name == "aws" and model else None
     if region is None:
         region = getattr(client, attribute, None)
-    if not isinstance(region, str):
-        return None
-    key = (name, region)
-    try:
-        return _REGION_ZONES[key]
-    except KeyError:
-        pass
-    from genai_footprint._registry import get_registry
-
-    zone = get_registry().cloud_zone(name, region)
-    if len(_REGION_ZONES) > 256:
-        _REGION_ZONES.clear()
-    _REGION_ZONES[key] = zone
-    return zone
+    return cloud_zone(name, region) if isinstance(region, str) else None
 
 
 def _located(call: Call, instance: Any) -> Call:
     """``call`` with the zone hint of its client's cloud region, if any; a failure here only loses the hint."""
-    if _CLOUD_OF.get(type(getattr(instance, "_client", None)), ()) is None:  # a client type known not to be one
-        return call
     try:
         call.zone_hint = _cloud_zone(instance, call.model_requested)
     except Exception:
@@ -134,57 +108,16 @@ def _message_text(message: Any) -> list[str]:
 _DELTA_TEXT = {"text_delta": "text", "input_json_delta": "partial_json", "thinking_delta": "thinking"}
 
 
-def _one_literal(cls: type, name: str) -> str | None:
-    """The value every instance of a pydantic class has in field ``name``, when its type is a one-value Literal."""
-    fields = getattr(cls, "model_fields", None)
-    field = fields.get(name) if isinstance(fields, dict) else None
-    annotation = getattr(field, "annotation", None)
-    if typing.get_origin(annotation) is not Literal:
-        return None
-    values = typing.get_args(annotation)
-    return values[0] if len(values) == 1 and isinstance(values[0], str) else None
-
-
-# Event and delta classes whose ``type`` is fixed to "content_block_delta" / "text_delta" (the SDK's plain and
-# beta models), learnt from the first events seen: a text delta is then recognised by its class, two pydantic
-# field reads fewer per streamed token (a few hundred machine instructions each).
-_TEXT_DELTA_EVENTS: set[type] = set()
-_TEXT_DELTAS: set[type] = set()
-
-
-def _learn_text_delta(event: Any, delta: Any) -> None:
-    if len(_TEXT_DELTA_EVENTS) + len(_TEXT_DELTAS) > 64:
-        return
-    if _one_literal(type(event), "type") == "content_block_delta":
-        _TEXT_DELTA_EVENTS.add(type(event))
-    if _one_literal(type(delta), "type") == "text_delta":
-        _TEXT_DELTAS.add(type(delta))
-
-
 class _EventsObserver(StreamTally):
     """A Messages event stream. Output tokens: the last ``message_delta.usage.output_tokens``, a running total
     (``message_start`` carries only an initial value); the model name is on ``message_start`` only."""
 
-    __slots__ = ()
-
     def on_item(self, event: Any) -> bool:
-        if type(event) in _TEXT_DELTA_EVENTS:  # once per streamed token: the common case first
-            delta = event.delta
-            if type(delta) in _TEXT_DELTAS:
-                text = delta.text
-                if isinstance(text, str):
-                    self.texts.append(text)
-                return True
         kind = event.type  # every event of the SDK has one (an object without fails here: see the proxy)
         if kind == "content_block_delta":
             delta = event.delta
-            delta_type = delta.type
-            if delta_type == "text_delta":
-                text = delta.text
-                _learn_text_delta(event, delta)
-            else:
-                field = _DELTA_TEXT.get(delta_type) if isinstance(delta_type, str) else None
-                text = None if field is None else getattr(delta, field, None)
+            field = _DELTA_TEXT.get(delta.type)
+            text = None if field is None else getattr(delta, field, None)
             if isinstance(text, str):
                 self.texts.append(text)
         elif kind == "message_delta":
@@ -208,13 +141,10 @@ def _snapshot_of(helper: Any) -> Any:
 
 class _HelperEventsObserver(_EventsObserver):
     """The raw event stream a MessageStream (``messages.stream()``) reads. The MessageStream accumulates the
-    message itself, text included, so content deltas go by unseen (``passed``: one class check a streamed
-    token); the text, needed only when no usage comes, is read from its snapshot at the end. The snapshot is
-    kept from the first event after ``message_start`` on: the MessageStream, held weakly, may be gone by then.
+    message itself, text included: when no usage comes, the text is read from its snapshot at the end. The
+    snapshot is kept from the first event after ``message_start`` on: the MessageStream, held weakly, may be
+    gone by then.
     """
-
-    __slots__ = ("helper", "snapshot")
-    passed = _TEXT_DELTA_EVENTS  # learnt by _EventsObserver.on_item from the first text delta seen
 
     def __init__(self, helper: Any) -> None:
         super().__init__()
@@ -230,7 +160,7 @@ class _HelperEventsObserver(_EventsObserver):
     def result(self) -> Observation:
         if self.tokens is None:
             snapshot = self.snapshot if self.snapshot is not None else _snapshot_of(self.helper())
-            if snapshot is not None:  # else: the text of the events seen before the deltas were learnt
+            if snapshot is not None:  # else: the text of the events seen
                 self.texts = _message_text(snapshot)
         return super().result()
 
@@ -240,8 +170,19 @@ class MessagesEndpoint:
 
     provider = PROVIDER
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        return _located(new_call(self, settings, kwargs), instance)
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
+    ) -> Call:
+        call = Call(PROVIDER, self, settings, model_argument(kwargs), self._streams(kwargs))
+        if call.model_requested is None:
+            call.model_requested = self._default_model(instance)
+        return _located(call, instance)
+
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        return stream_argument(kwargs)
+
+    def _default_model(self, instance: Any) -> str | None:
+        return None
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:
         return None  # Anthropic sends no serving-region header; the region is ``usage.inference_geo``
@@ -250,13 +191,11 @@ class MessagesEndpoint:
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "output_tokens", None)
         counted = isinstance(tokens, int)
-        # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call.
-        return observation(
-            getattr(response, "model", None) or None,
-            tokens if counted else None,
-            "usage",
-            _geo_zone(usage),
-            None if counted else _message_text(response),
+        return Observation(
+            model=getattr(response, "model", None) or None,
+            output_tokens=tokens if counted else None,
+            zone_hint=_geo_zone(usage),
+            text=None if counted else _message_text(response),
         )
 
     def stream_observer(self, call: Call, stream: Any) -> StreamObserver:
@@ -270,25 +209,24 @@ class MessagesEndpoint:
 class StreamHelperEndpoint(MessagesEndpoint):
     """``messages.stream()``: always a stream."""
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        return _located(new_call(self, settings, kwargs, stream=True), instance)
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        return True
 
 
 class ThreadEndpoint(MessagesEndpoint):
     """``beta.messages.thread()`` turns: the model is the turn's override, else the thread's own."""
 
-    stream = False
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        return False
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        call = new_call(self, settings, kwargs, None, self.stream)
-        if call.model_requested is None:
-            model = instance.params.get("model")
-            call.model_requested = model if isinstance(model, str) and given(model) else None
-        return _located(call, instance)
+    def _default_model(self, instance: Any) -> str | None:
+        model = instance.params.get("model")
+        return model if isinstance(model, str) and given(model) and model else None
 
 
 class ThreadStreamEndpoint(ThreadEndpoint):
-    stream = True
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        return True
 
 
 MESSAGES = MessagesEndpoint()

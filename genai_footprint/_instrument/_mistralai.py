@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from genai_footprint._instrument._common import StreamTally, attr, given, host_zone
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, new_call, observation
+from genai_footprint._instrument._reading import StreamTally, attr, cloud_zone, given, host_zone, text_or_none
+from genai_footprint._instrument._spec import (
+    Call,
+    Observation,
+    ProviderSpec,
+    StreamObserver,
+    Target,
+    model_argument,
+    stream_argument,
+)
+
+if TYPE_CHECKING:
+    from genai_footprint._settings import InstrumentationSettings
 
 PROVIDER = "mistralai"
 
@@ -22,10 +34,6 @@ logger = logging.getLogger("genai_footprint")
 
 
 # -- reading SDK objects ----------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _usage_tokens(usage: Any, name: str) -> int | None:
@@ -49,7 +57,7 @@ def _content_texts(content: Any, out: list[str]) -> None:
             _content_texts(part, out)
     elif content is not None and given(content):
         for name in ("text", "refusal"):
-            text = _text(attr(content, name))
+            text = text_or_none(attr(content, name))
             if text is not None:
                 out.append(text)
         thinking = attr(content, "thinking")
@@ -57,10 +65,10 @@ def _content_texts(content: Any, out: list[str]) -> None:
             _content_texts(thinking, out)
 
 
-def _arguments_text(arguments: Any) -> str | None:
+def _argumentstext_or_none(arguments: Any) -> str | None:
     if isinstance(arguments, dict):
         return json.dumps(arguments)
-    return _text(arguments)
+    return text_or_none(arguments)
 
 
 def _message_texts(message: Any, out: list[str]) -> None:
@@ -68,13 +76,13 @@ def _message_texts(message: Any, out: list[str]) -> None:
     if message is None:
         return
     _content_texts(attr(message, "content"), out)
-    arguments = _arguments_text(attr(message, "arguments"))
+    arguments = _argumentstext_or_none(attr(message, "arguments"))
     if arguments is not None:
         out.append(arguments)
     tool_calls = attr(message, "tool_calls")
     if isinstance(tool_calls, list):
         for tool_call in tool_calls:
-            arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
+            arguments = _argumentstext_or_none(getattr(getattr(tool_call, "function", None), "arguments", None))
             if arguments is not None:
                 out.append(arguments)
 
@@ -95,35 +103,24 @@ _AZURE_SERVERLESS = ".models.ai.azure.com"  # https://<deployment>.<region>.mode
 _GCP_REGIONAL = "-aiplatform.googleapis.com"  # https://<region>-aiplatform.googleapis.com, MistralGCP's default
 
 
-def _cloud_zone(cloud: str, region: str | None) -> str | None:
-    if not region:
-        return None
-    from genai_footprint._registry import get_registry
-
-    return get_registry().cloud_zone(cloud, region)
-
-
 def _zone_of(kind: str | None, url: str, gcp_region: str | None) -> str | None:
     """The zone a server URL (and, for Google Cloud, the client's region) stands for, if the registry knows it."""
     host = (urlsplit(url).hostname or "").lower()
     if kind == "gcp":
         if gcp_region is None and host.endswith(_GCP_REGIONAL):
             gcp_region = host[: -len(_GCP_REGIONAL)]
-        return _cloud_zone("gcp", gcp_region)
+        return cloud_zone("gcp", gcp_region)
     if kind == "azure":
         # Serverless deployments name their region in the host; Azure AI Foundry hosts
         # (<resource>.services.ai.azure.com) do not, and only a stream's x-ms-region header tells.
         labels = host[: -len(_AZURE_SERVERLESS)].split(".") if host.endswith(_AZURE_SERVERLESS) else []
-        return _cloud_zone("azure", labels[-1]) if len(labels) > 1 else None
+        return cloud_zone("azure", labels[-1]) if len(labels) > 1 else None
     return host_zone(host)
-
-
-_ZONES: dict[tuple[str | None, str, str | None], str | None] = {}
 
 
 def _client_zone(instance: Any, kwargs: dict[str, Any], kind: str | None) -> str | None:
     """The zone hint of a call: from the server it goes to (the per-call ``server_url``, else the client's) and,
-    for Google Cloud, the region the client puts in its request paths. Worked out once per (URL, region)."""
+    for Google Cloud, the region the client puts in its request paths."""
     url = kwargs.get("server_url")
     if not isinstance(url, str) or not url:
         url, _ = instance.sdk_configuration.get_server_details()
@@ -132,22 +129,13 @@ def _client_zone(instance: Any, kwargs: dict[str, Any], kind: str | None) -> str
     # MistralGCP keeps its region on the root client (``parent_ref``), in a private attribute: read only on the
     # tested versions (the whole provider is gated on them); the regional host is the fallback.
     region = getattr(getattr(instance, "parent_ref", None), "_region", None) if kind == "gcp" else None
-    key = (kind, url, region if isinstance(region, str) else None)
-    try:
-        return _ZONES[key]
-    except KeyError:
-        pass
-    zone = _zone_of(*key)
-    if len(_ZONES) > 256:
-        _ZONES.clear()
-    _ZONES[key] = zone
-    return zone
+    return _zone_of(kind, url, region if isinstance(region, str) else None)
 
 
 # -- endpoints ------------------------------------------------------------------------------------------------
 
 
-class _Base:
+class _Base(ABC):
     """Shared ``begin`` / ``headers_zone``. ``streaming`` is what the method returns (None: the ``stream`` kwarg)."""
 
     provider = PROVIDER
@@ -155,15 +143,17 @@ class _Base:
     def __init__(self, streaming: bool | None) -> None:
         self.streaming = streaming
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
+    ) -> Call:
         kind = _client_kind(instance)
         try:
             zone_hint = _client_zone(instance, kwargs, kind)
         except Exception:
             logger.debug("genai_footprint: cannot read the client's server; the SDK call is unaffected", exc_info=True)
             zone_hint = None
-        call = new_call(self, settings, kwargs, zone_hint, self.streaming)  # type: ignore[arg-type]
-        call.model_requested = call.model_requested or None
+        stream = stream_argument(kwargs) if self.streaming is None else self.streaming
+        call = Call(PROVIDER, self, settings, model_argument(kwargs), stream, zone_hint=zone_hint)
         call.client = kind
         call.reads_headers = kind == "azure"
         return call
@@ -173,7 +163,13 @@ class _Base:
         if call.client != "azure" or headers is None:
             return None
         region = headers.get("x-ms-region")
-        return _cloud_zone("azure", region) if isinstance(region, str) else None
+        return cloud_zone("azure", region) if isinstance(region, str) else None
+
+    @abstractmethod
+    def observe(self, call: Call, response: Any) -> Observation: ...
+
+    @abstractmethod
+    def stream_observer(self, call: Call, stream: Any) -> StreamObserver: ...
 
     def _stream_zone(self, call: Call, stream: Any) -> str | None:
         try:
@@ -186,73 +182,17 @@ class _Base:
 class _CompletionStreamObserver(StreamTally):
     """Chat / FIM / agents chunks (each event's ``.data``); the last chunk carries ``usage``."""
 
-    __slots__ = ("last",)
-
-    def __init__(self, zone: str | None = None) -> None:
-        super().__init__(zone)
-        self.last: Any = None  # the last chunk read in the chat shape: its usage is read once, at the end
-
     def on_item(self, event: Any) -> bool:
-        # Once per chunk: the chat shape (deltas with content and tool calls) read flat, anything else below.
-        # Its pydantic field reads are most of its cost (a few hundred machine instructions each): usage, sent on
-        # the last chunk, is read there once the stream has ended (``result``), not on every chunk.
-        texts = self.texts
-        seen = len(texts)
-        try:
-            chunk = event.data
-            choices = chunk.choices
-            if self.model is None:
-                self.model = _text(chunk.model)
-            for choice in choices:
-                delta = choice.delta
-                content = delta.content
-                if type(content) is str:
-                    if content:
-                        texts.append(content)
-                elif content is not None:
-                    _content_texts(content, texts)
-                tool_calls = delta.tool_calls
-                if isinstance(tool_calls, list):
-                    for tool_call in tool_calls:
-                        arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
-                        if arguments is not None:
-                            texts.append(arguments)
-        except (AttributeError, TypeError):
-            del texts[seen:]  # read again, defensively
-            return self._any_item(event)
-        self.last = chunk
-        return True
-
-    def result(self) -> Observation:
-        self._last_usage()
-        return super().result()
-
-    def _last_usage(self) -> None:
-        """The usage of the last chat-shaped chunk, read now (reports in order: the last one read wins)."""
-        last, self.last = self.last, None
-        if last is not None:
-            usage = attr(last, "usage")
-            if usage is not None:
-                self._usage(usage)
-
-    def _usage(self, usage: Any) -> None:
-        tokens = _usage_tokens(usage, "completion_tokens")
-        if tokens is not None:
-            self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
-
-    def _any_item(self, event: Any) -> bool:
-        """Any other shape of chunk, read defensively."""
-        self._last_usage()
         chunk = attr(event, "data")
         if chunk is None:
             return True
         if self.model is None:
-            self.model = _text(attr(chunk, "model"))
+            self.model = text_or_none(attr(chunk, "model"))
         for choice in attr(chunk, "choices") or ():
             _message_texts(attr(choice, "delta"), self.texts)
-        usage = attr(chunk, "usage")
-        if usage is not None:
-            self._usage(usage)
+        tokens = _usage_tokens(attr(chunk, "usage"), "completion_tokens")
+        if tokens is not None:
+            self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
         return True
 
 
@@ -266,7 +206,7 @@ class Completions(_Base):
             texts = []
             for choice in getattr(response, "choices", None) or ():
                 _message_texts(getattr(choice, "message", None), texts)
-        return observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
+        return Observation(model=text_or_none(getattr(response, "model", None)), output_tokens=tokens, text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _CompletionStreamObserver:
         return _CompletionStreamObserver(self._stream_zone(call, stream))
@@ -274,14 +214,12 @@ class Completions(_Base):
 
 def _entry_model(entry: Any) -> str | None:
     model = getattr(entry, "model", None)
-    return _text(model) if given(model) else None
+    return text_or_none(model) if given(model) else None
 
 
 class _ConversationStreamObserver(StreamTally):
     """Conversation events: text in ``message.output.delta`` / ``function.call.delta``; usage on
     ``conversation.response.done``. The model is on the output events (the request may only name an agent)."""
-
-    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         data = attr(event, "data")
@@ -314,7 +252,7 @@ class Conversations(_Base):
             texts = []
             for entry in outputs:
                 _message_texts(entry, texts)
-        return observation(model, tokens, "usage", None, texts)
+        return Observation(model=model, output_tokens=tokens, text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ConversationStreamObserver:
         return _ConversationStreamObserver(self._stream_zone(call, stream))
@@ -332,18 +270,16 @@ class _ResponsesStreamObserver(StreamTally):
     """Responses API frames (``.data`` is the event): usage on the terminal ``response.completed`` (or
     ``.incomplete`` / ``.failed``) snapshot."""
 
-    __slots__ = ()
-
     def on_item(self, frame: Any) -> bool:
         data = attr(frame, "data")
         kind = attr(data, "type")
         if kind in _RESPONSE_TEXT_EVENTS:
-            delta = _text(attr(data, "delta"))
+            delta = text_or_none(attr(data, "delta"))
             if delta is not None:
                 self.texts.append(delta)
         elif kind in _RESPONSE_SNAPSHOT_EVENTS:
             response = attr(data, "response")
-            self.model = _text(attr(response, "model")) or self.model
+            self.model = text_or_none(attr(response, "model")) or self.model
             tokens = _usage_tokens(attr(response, "usage"), "output_tokens")
             if tokens is not None:
                 self.tokens = tokens
@@ -360,7 +296,7 @@ class Responses(_Base):
             texts = []
             for item in getattr(response, "output", None) or ():
                 _message_texts(item, texts)
-        return observation(_text(getattr(response, "model", None)), tokens, "usage", None, texts)
+        return Observation(model=text_or_none(getattr(response, "model", None)), output_tokens=tokens, text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(self._stream_zone(call, stream))

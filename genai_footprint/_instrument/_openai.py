@@ -6,25 +6,33 @@ Tested with openai 3.54. Also reached through Azure OpenAI clients, any OpenAI-c
 
 from __future__ import annotations
 
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
 
-from genai_footprint._instrument._common import (
-    RuntimeOf,
-    StreamTally,
+from genai_footprint._instrument._helpers import (
     Wrapper,
     annotate_final,
-    client_host,
     close_stream,
-    given,
     helper_target,
-    host_zone,
     leave_unmeasured,
     receive_stream,
     record_call,
-    region_zone,
     send_request,
 )
-from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, Settings, Target, new_call, observation
+from genai_footprint._instrument._reading import StreamTally, client_host, given, host_zone, region_zone
+from genai_footprint._instrument._spec import (
+    Call,
+    Observation,
+    ProviderSpec,
+    StreamObserver,
+    Target,
+    model_argument,
+    stream_argument,
+)
+
+if TYPE_CHECKING:
+    from genai_footprint._instrument._runtime import Runtime
+    from genai_footprint._settings import InstrumentationSettings
 
 PROVIDER = "openai"
 _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
@@ -33,25 +41,6 @@ _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".servic
 def _is_azure(instance: Any, host: str) -> bool:
     client = getattr(instance, "_client", None)
     return host.endswith(_AZURE_SUFFIXES) or type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
-
-
-_FACTS: dict[int, tuple[Any, tuple[str, bool, str | None]]] = {}
-_NO_DICT: dict[str, Any] = {}
-
-
-def _client_facts(instance: Any, client: Any, base_url: Any) -> tuple[str, bool, str | None]:
-    """(host, is Azure, zone of a data-residency host) of the resource's client, worked out once per client (its
-    cache is read in ``_Base.begin``).
-
-    Kept per client with the client's ``base_url`` object: assigning a new base URL replaces that object,
-    so the facts are worked out again. The cache holds the URL object, so its identity cannot be reused.
-    """
-    host = client_host(instance)
-    if len(_FACTS) > 256:
-        _FACTS.clear()
-    facts = (host, _is_azure(instance, host), host_zone(host))
-    _FACTS[id(client)] = (base_url, facts)
-    return facts
 
 
 def _accepts_stream_usage(host: str, azure: bool) -> bool:
@@ -66,24 +55,20 @@ def _headers_zone(call: Call, headers: Any) -> str | None:
         return None
 
 
-class _Base:
+class _Base(ABC):
     provider = PROVIDER
     usage_field = "completion_tokens"
     stream: bool | None = None  # None: the call's ``stream`` argument says
 
     asks_stream_usage = False  # chat and legacy completions: a stream may be asked to end with its usage
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Call:
-        client = getattr(instance, "_client", None)
-        # The URL object itself is only a cache key. The SDK keeps it in ``_base_url`` (its ``base_url`` property,
-        # which costs more than the rest of this method, reads it there); any other layout uses the property.
-        base_url = getattr(client, "__dict__", _NO_DICT).get("_base_url") or getattr(client, "base_url", None)
-        entry = _FACTS.get(id(client))
-        if entry is not None and entry[0] is base_url:
-            host, azure, zone = entry[1]
-        else:
-            host, azure, zone = _client_facts(instance, client, base_url)
-        call = new_call(self, settings, kwargs, zone, self.stream)  # type: ignore[arg-type]
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
+    ) -> Call:
+        host = client_host(instance)
+        azure = _is_azure(instance, host)
+        stream = stream_argument(kwargs) if self.stream is None else self.stream
+        call = Call(PROVIDER, self, settings, model_argument(kwargs), stream, zone_hint=host_zone(host))
         if azure:
             call.client = "azure"
             call.reads_headers = True
@@ -94,17 +79,17 @@ class _Base:
     def headers_zone(self, call: Call, headers: Any) -> str | None:
         return _headers_zone(call, headers) if call.client == "azure" else None
 
+    @abstractmethod
+    def stream_observer(self, call: Call, stream: Any) -> StreamObserver: ...
+
     def observe(self, call: Call, response: Any) -> Observation:
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, self.usage_field, None) if usage is not None else None
-        # Positional (model, output_tokens, tokens_source, zone_hint, text): once per call. No usage (some
-        # compatible servers omit it): the text is counted instead.
-        return observation(
-            getattr(response, "model", None) or None,
-            tokens,
-            "usage",
-            None,
-            self.response_text(response) if tokens is None else None,
+        # No usage (some compatible servers omit it): the text is counted instead.
+        return Observation(
+            model=getattr(response, "model", None) or None,
+            output_tokens=tokens,
+            text=self.response_text(response) if tokens is None else None,
         )
 
     def response_text(self, response: Any) -> list[str]:
@@ -140,29 +125,19 @@ def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: 
 class _ChoicesStreamObserver(StreamTally):
     """Chat / legacy completion chunks: usage arrives in a last chunk with no choices (when asked for)."""
 
-    __slots__ = ("call", "last")
-
     def __init__(self, call: Call, zone: str | None) -> None:
         super().__init__(zone)
         self.call = call
         self.last: Any = None  # the last chunk with choices: some compatible servers put the usage on it
 
     def on_item(self, chunk: Any) -> bool:
-        # Once per streamed chunk. Its pydantic field reads are most of its cost (a few hundred machine
-        # instructions each: pydantic models define __getattr__, so CPython does not specialise the read), so a
-        # content chunk reads only choices, delta and content (a delta carries content, a refusal or tool calls;
-        # the other fields are read only when it has no content). The model is read until one is named; usage
-        # is read on chunks without choices (where OpenAI and Azure send it) and on the last chunk at the end.
+        # Usage comes on a chunk without choices (where OpenAI and Azure send it), or on the last chunk with
+        # choices (some compatible servers): read at the end.
         choices = chunk.choices
         if choices:
             for choice in choices:
-                delta = choice.delta
-                if delta is not None:
-                    content = delta.content
-                    if content:
-                        self.texts.append(content)
-                    else:
-                        self._other_texts(delta)
+                if choice.delta is not None:
+                    self._delta_texts(choice.delta)
             if self.model is None:
                 self.model = chunk.model or None  # Azure's first chunk has model == ""
             self.last = chunk
@@ -188,8 +163,10 @@ class _ChoicesStreamObserver(StreamTally):
                 self.tokens = usage.completion_tokens
         return super().result()
 
-    def _other_texts(self, delta: Any) -> None:
-        """A delta without content: its tool-call arguments and refusal, if any."""
+    def _delta_texts(self, delta: Any) -> None:
+        """A delta's generated text: content, tool-call arguments and refusal."""
+        if delta.content:
+            self.texts.append(delta.content)
         if delta.tool_calls:
             for tool_call in delta.tool_calls:
                 function = tool_call.function
@@ -201,8 +178,6 @@ class _ChoicesStreamObserver(StreamTally):
 
 
 class _LegacyStreamObserver(_ChoicesStreamObserver):
-    __slots__ = ()
-
     def on_item(self, chunk: Any) -> bool:
         choices = chunk.choices
         if choices:
@@ -248,8 +223,6 @@ _RESPONSE_TEXT_EVENTS = frozenset(
 
 class _ResponsesStreamObserver(StreamTally):
     """Responses API events: usage on the terminal ``response.completed`` / ``.incomplete`` / ``.failed``."""
-
-    __slots__ = ()
 
     def on_item(self, event: Any) -> bool:
         kind = event.type
@@ -331,10 +304,10 @@ TARGETS = (
 # objects are annotated as they are returned.
 
 
-def _record_new_response(target: Target, runtime_of: RuntimeOf) -> Wrapper:
+def _record_new_response(target: Target, runtime: Runtime) -> Wrapper:
     """``responses.stream()``: a new response is a call; ``response_id=`` resumes the stream of one made
     earlier (measured where it was created), so it is not counted again."""
-    record = record_call(target, runtime_of)
+    record = record_call(target, runtime)
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if given(kwargs.get("response_id")):

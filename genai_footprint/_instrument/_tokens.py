@@ -13,9 +13,10 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genai_footprint._impacts import TokensSource
+if TYPE_CHECKING:
+    from genai_footprint._impacts import TokensSource
 
 logger = logging.getLogger("genai_footprint")
 

@@ -7,8 +7,8 @@ EcoLogits' methodology (facts, re-implemented here); ``docs/methodology.md`` lis
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION = "ecologits-0.11"
 
@@ -44,24 +44,17 @@ CONSTANTS: dict[str, object] = {
     "hardware_lifetime_s": HARDWARE_LIFETIME_S,
 }
 
-# Per-token GPU energy in Wh is alpha * exp(beta * B) * P_active + gamma; exp(beta * B) is a constant.
+# GPU energy per token (Wh) is alpha * exp(beta * B) * P_active + gamma: exp(beta * B) is a constant.
 _BATCH_FACTOR = math.exp(GPU_ENERGY_BETA * BATCH_SIZE)
-_HW_GWP = (SERVER_EMBODIED["gwp"], GPU_EMBODIED["gwp"])
-_HW_ADPE = (SERVER_EMBODIED["adpe"], GPU_EMBODIED["adpe"])
-_HW_PE = (SERVER_EMBODIED["pe"], GPU_EMBODIED["pe"])
+_LIFETIME_BATCH = HARDWARE_LIFETIME_S * BATCH_SIZE
 
 
-class Bounds(NamedTuple):
-    """(min, max) of every criterion, in kWh, kgCO2eq, MJ, kgSbeq and litres."""
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """(min, max) of every usage criterion (kWh, kgCO2eq, MJ, kgSbeq, L) and every embodied one."""
 
-    energy: tuple[float, float]
-    usage_gwp: tuple[float, float]
-    usage_pe: tuple[float, float]
-    usage_adpe: tuple[float, float]
-    wcf: tuple[float, float]
-    embodied_gwp: tuple[float, float]
-    embodied_pe: tuple[float, float]
-    embodied_adpe: tuple[float, float]
+    usage: dict[str, tuple[float, float]]  # energy, gwp, pe, adpe, wcf
+    embodied: dict[str, tuple[float, float]]  # gwp, pe, adpe
 
 
 def gpu_count(total_params_b: float) -> int:
@@ -71,34 +64,70 @@ def gpu_count(total_params_b: float) -> int:
     return int(2 ** math.ceil(math.log2(needed)))
 
 
-def _run_constants(
-    active_b: float, total_b: float, tps: float | None
-) -> tuple[float, float, int, float, float, float, float]:
-    """What one run (one point of the parameter range) needs besides tokens and latency.
-
-    Per-token GPU energy (kWh), per-token generation time (s), the GPU count, that count over the server's
-    GPUs, and the GPUs' plus their share of the server's embodied gwp, pe and adpe.
-    """
-    gpu_kwh_per_token = (GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_b + GPU_ENERGY_GAMMA) / 1000
-    n_gpus = gpu_count(total_b)
+def generation_time_s(
+    output_tokens: float, active_params_b: float, tps: float | None, ttft_s: float | None, latency_s: float | None
+) -> float:
+    """The modelled generation time, capped by the measured latency (None: unknown, no cap)."""
     if tps is None:
-        per_token_s = LATENCY_ALPHA * active_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
+        per_token_s = LATENCY_ALPHA * active_params_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
     else:
         per_token_s = 1 / tps
-    share = n_gpus / SERVER_GPUS
-    # The GPUs used, plus the matching fraction of one 8-GPU server.
-    hw_gwp, hw_pe, hw_adpe = (share * f[0] + n_gpus * f[1] for f in (_HW_GWP, _HW_PE, _HW_ADPE))
-    return gpu_kwh_per_token, per_token_s, n_gpus, share, hw_gwp, hw_pe, hw_adpe
+    modelled = output_tokens * per_token_s + (ttft_s or 0)
+    return modelled if latency_s is None or modelled <= latency_s else latency_s
 
 
-_LIFETIME_BATCH = HARDWARE_LIFETIME_S * BATCH_SIZE
-_PER_REQUEST = 1 / BATCH_SIZE
+class _End(NamedTuple):
+    """Every impact at one end of the ranges: usage (kWh, kgCO2eq, MJ, kgSbeq, L), then embodied."""
 
-Kernel = Callable[[float, "float | None"], tuple[float, ...]]
+    energy: float
+    gwp: float
+    pe: float
+    adpe: float
+    wcf: float
+    embodied_gwp: float
+    embodied_pe: float
+    embodied_adpe: float
 
 
-def kernel(
+def _one_end(
+    output_tokens: float,
+    latency_s: float | None,
+    active_params_b: float,
+    total_params_b: float,
+    tps: float | None,
+    ttft_s: float | None,
+    pue: float,
+    wue_onsite: float,
+    mix: tuple[float, float, float, float],
+) -> _End:
+    """The impacts with every input at one end of its range (all at their min, or all at their max). ``mix``:
+    the electricity's gwp, pe, adpe and off-site water per kWh."""
+    mix_gwp, mix_pe, mix_adpe, mix_wue = mix
+    n_gpus = gpu_count(total_params_b)
+    server_share = n_gpus / SERVER_GPUS
+    gpu_kwh_per_token = (GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_params_b + GPU_ENERGY_GAMMA) / 1000
+    time_s = generation_time_s(output_tokens, active_params_b, tps, ttft_s, latency_s)
+    server_kwh = time_s * (SERVER_POWER_KW * server_share / BATCH_SIZE / 3600)
+    it_kwh = server_kwh + output_tokens * (n_gpus * gpu_kwh_per_token)
+    energy_kwh = pue * it_kwh
+    # The request's share of the hardware's life: its time over the lifetime, shared by the batch.
+    life_share = time_s / _LIFETIME_BATCH
+    return _End(
+        energy=energy_kwh,
+        gwp=energy_kwh * mix_gwp,
+        pe=energy_kwh * mix_pe,
+        adpe=energy_kwh * mix_adpe,
+        wcf=it_kwh * (wue_onsite + pue * mix_wue),
+        embodied_gwp=life_share * (server_share * SERVER_EMBODIED["gwp"] + n_gpus * GPU_EMBODIED["gwp"]),
+        embodied_pe=life_share * (server_share * SERVER_EMBODIED["pe"] + n_gpus * GPU_EMBODIED["pe"]),
+        embodied_adpe=life_share * (server_share * SERVER_EMBODIED["adpe"] + n_gpus * GPU_EMBODIED["adpe"]),
+    )
+
+
+def compute(
     *,
+    output_tokens: float,
+    latency_s: float | None,
     active_params_b: tuple[float, float],
     total_params_b: tuple[float, float],
     tps: float | None,
@@ -109,95 +138,27 @@ def kernel(
     mix_pe: float,
     mix_adpe: float,
     mix_wue: float,
-) -> Kernel:
-    """The estimate as a function of ``(output_tokens, latency_s)`` alone, everything else fixed.
-
-    It returns 26 floats: (min, max) of energy, gwp, pe, adpe, wcf (totals), of the usage parts (energy,
-    gwp, pe, adpe, wcf) and of the embodied parts (gwp, pe, adpe). The lower bound is computed at
-    (min active, min total, min PUE/WUE), the upper at the maxima; ``latency_s=None`` means unknown (no cap).
-    The function's ``__dict__["ordered"]`` says whether every pair it returns is sure to be ordered (below).
-    """
-    g_lo, t_lo, n_lo, s_lo, hg_lo, hp_lo, ha_lo = _run_constants(active_params_b[0], total_params_b[0], tps)
-    g_hi, t_hi, n_hi, s_hi, hg_hi, hp_hi, ha_hi = _run_constants(active_params_b[1], total_params_b[1], tps)
-    pue_lo, pue_hi = pue
-    water_lo = wue_onsite[0] + pue_lo * mix_wue
-    water_hi = wue_onsite[1] + pue_hi * mix_wue
-    first = ttft_s or 0
-    # Per run, everything but tokens and time folds into a coefficient: IT energy (kWh) is
-    # time * server_kw * share / batch / 3600 + tokens * gpus * gpu_kwh_per_token, and each embodied
-    # criterion is time * hardware / (lifetime * batch).
-    k_time_lo = SERVER_POWER_KW * s_lo * _PER_REQUEST / 3600
-    k_time_hi = SERVER_POWER_KW * s_hi * _PER_REQUEST / 3600
-    k_tok_lo, k_tok_hi = n_lo * g_lo, n_hi * g_hi
-    span = _LIFETIME_BATCH
-    kg_lo, kp_lo, ka_lo = hg_lo / span, hp_lo / span, ha_lo / span
-    kg_hi, kp_hi, ka_hi = hg_hi / span, hp_hi / span, ha_hi / span
-
-    # Every (min, max) pair run() returns is ordered, for any tokens >= 0 and latency >= 0 (or None), when each
-    # coefficient is non-negative and its min is at most its max: +, * and the latency cap are monotonic, and so
-    # is IEEE rounding. Known here once; then the caller need not compare 13 pairs on every request.
-    ordered = (
-        first >= 0
-        and min(mix_gwp, mix_pe, mix_adpe) >= 0
-        and all(
-            0 <= lo <= hi
-            for lo, hi in (
-                (t_lo, t_hi),
-                (k_time_lo, k_time_hi),
-                (k_tok_lo, k_tok_hi),
-                (pue_lo, pue_hi),
-                (water_lo, water_hi),
-                (kg_lo, kg_hi),
-                (kp_lo, kp_hi),
-                (ka_lo, ka_hi),
-            )
-        )
+) -> Bounds:
+    """The impacts of one request. Ranges are (min, max): the lower bound is computed with every range at its
+    minimum, the upper with every range at its maximum. ``latency_s=None`` means unknown (no cap)."""
+    mix = (mix_gwp, mix_pe, mix_adpe, mix_wue)
+    low = _one_end(
+        output_tokens, latency_s, active_params_b[0], total_params_b[0], tps, ttft_s, pue[0], wue_onsite[0], mix
     )
-
-    def times(output_tokens: float, latency_s: float | None) -> tuple[float, float]:
-        """The modelled generation time at the lower and the upper bound, capped by the measured latency."""
-        time_lo = output_tokens * t_lo + first
-        time_hi = output_tokens * t_hi + first
-        if latency_s is not None:  # the measured latency caps the modelled generation time
-            if time_lo > latency_s:  # noqa: PLR1730 (a comparison is cheaper than a min() call)
-                time_lo = latency_s
-            if time_hi > latency_s:  # noqa: PLR1730
-                time_hi = latency_s
-        return time_lo, time_hi
-
-    def at_times(output_tokens: float, time_lo: float, time_hi: float) -> tuple[float, ...]:
-        """The 26 bounds at given generation times. Each is a linear form in (tokens, time), with no constant
-        term, so the bounds of many requests add up as the bounds at their summed tokens and times."""
-        it_lo = time_lo * k_time_lo + output_tokens * k_tok_lo
-        it_hi = time_hi * k_time_hi + output_tokens * k_tok_hi
-        e_lo, e_hi = pue_lo * it_lo, pue_hi * it_hi
-        w_lo, w_hi = it_lo * water_lo, it_hi * water_hi
-        ug_lo, ug_hi = e_lo * mix_gwp, e_hi * mix_gwp
-        up_lo, up_hi = e_lo * mix_pe, e_hi * mix_pe
-        ua_lo, ua_hi = e_lo * mix_adpe, e_hi * mix_adpe
-        eg_lo, eg_hi = time_lo * kg_lo, time_hi * kg_hi
-        ep_lo, ep_hi = time_lo * kp_lo, time_hi * kp_hi
-        ea_lo, ea_hi = time_lo * ka_lo, time_hi * ka_hi
-        return (
-            e_lo, e_hi, ug_lo + eg_lo, ug_hi + eg_hi, up_lo + ep_lo, up_hi + ep_hi, ua_lo + ea_lo, ua_hi + ea_hi,
-            w_lo, w_hi,
-            e_lo, e_hi, ug_lo, ug_hi, up_lo, up_hi, ua_lo, ua_hi, w_lo, w_hi,
-            eg_lo, eg_hi, ep_lo, ep_hi, ea_lo, ea_hi,
-        )  # fmt: skip
-
-    def run(output_tokens: float, latency_s: float | None) -> tuple[float, ...]:
-        time_lo, time_hi = times(output_tokens, latency_s)
-        return at_times(output_tokens, time_lo, time_hi)
-
-    run.__dict__["ordered"] = ordered
-    # The kernel's linear form: run(tokens, latency) is at_times(tokens, *times(tokens, latency)). A tracker
-    # sums tokens and times per kernel and reads the bounds of the sums (see ``_track``).
-    run.__dict__["linear"] = (times, at_times)
-    return run
-
-
-def compute(*, output_tokens: float, latency_s: float | None, **inputs: Any) -> Bounds:
-    """Impacts of one request: ``kernel(**inputs)`` applied to ``(output_tokens, latency_s)``, as the usage and
-    embodied parts (see ``kernel`` for the inputs and the bounds convention)."""
-    flat = kernel(**inputs)(output_tokens, latency_s)
-    return Bounds(*(flat[i : i + 2] for i in range(10, 26, 2)))  # type: ignore[arg-type]
+    high = _one_end(
+        output_tokens, latency_s, active_params_b[1], total_params_b[1], tps, ttft_s, pue[1], wue_onsite[1], mix
+    )
+    return Bounds(
+        usage={
+            "energy": (low.energy, high.energy),
+            "gwp": (low.gwp, high.gwp),
+            "pe": (low.pe, high.pe),
+            "adpe": (low.adpe, high.adpe),
+            "wcf": (low.wcf, high.wcf),
+        },
+        embodied={
+            "gwp": (low.embodied_gwp, high.embodied_gwp),
+            "pe": (low.embodied_pe, high.embodied_pe),
+            "adpe": (low.embodied_adpe, high.embodied_adpe),
+        },
+    )

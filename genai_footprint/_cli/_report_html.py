@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from genai_footprint._export._record import CRITERIA
-from genai_footprint._report import (
+from genai_footprint._cli._report import (
     GROUP_NAMES,
     GROUP_TITLES,
-    LABELS,
     TRACKER_NOTE,
     UNESTIMATED_NOTE,
     Report,
     Totals,
     cells,
     columns,
-    format_quantity,
     summary,
+    total_quantity,
 )
+from genai_footprint._criteria import LABELS, NAMES, format_quantity
 from genai_footprint._version import __version__
 
 CHARTS = (("gwp", "model"), ("energy", "model"), ("gwp", "day"), ("energy", "day"))
@@ -108,7 +107,7 @@ def bar_chart(criterion: str, grouping: str, rows: Sequence[tuple[str, Totals]])
     return f"<figure><figcaption>{_e(title)}</figcaption>{''.join(parts)}{legend}</figure>"
 
 
-def _table(grouping: str, title: str, rows: Sequence[tuple[str, Totals]], criteria: Sequence[str]) -> str:
+def _html_table(grouping: str, title: str, rows: Sequence[tuple[str, Totals]], criteria: Sequence[str]) -> str:
     cols = columns(criteria)
     head = "".join(f"<th>{_e(label)}</th>" for _, label in cols)
     body = []
@@ -122,12 +121,12 @@ def _table(grouping: str, title: str, rows: Sequence[tuple[str, Totals]], criter
     )
 
 
-def render_html(report: Report, criteria: Sequence[str] = CRITERIA) -> str:
+def render_html(report: Report, criteria: Sequence[str] = NAMES) -> str:
     """The whole page for ``report``; the tables show ``criteria``, the header all five."""
     t = report.total
     cards = []
-    for criterion in CRITERIA:
-        value = "-" if t.impacts is None else format_quantity(criterion, *t.impacts[criterion])
+    for criterion in NAMES:
+        value = total_quantity(t, criterion)
         cards.append(
             f'<div class="card"><div class="label">{_e(LABELS[criterion])}</div>'
             f'<div class="value" data-key="header:{criterion}">{_e(value)}</div></div>'
@@ -136,10 +135,10 @@ def render_html(report: Report, criteria: Sequence[str] = CRITERIA) -> str:
     sections = []
     for grouping, rows in report.groups.items():
         note = f'<p class="note">{_e(TRACKER_NOTE)}</p>' if grouping == "tracker" else ""
-        table = _table(grouping, GROUP_TITLES[grouping], rows, criteria)
+        table = _html_table(grouping, GROUP_TITLES[grouping], rows, criteria)
         sections.append(f"<section><h2>By {_e(GROUP_NAMES[grouping])}</h2>{table}{note}</section>")
     unestimated = f'<p class="note">{_e(UNESTIMATED_NOTE)}</p>' if t.unestimated_calls else ""
-    sections.append(f"<section><h2>Total</h2>{_table('total', '', [('all', t)], criteria)}{unestimated}</section>")
+    sections.append(f"<section><h2>Total</h2>{_html_table('total', '', [('all', t)], criteria)}{unestimated}</section>")
     chart_block = f'<section class="charts">{"".join(charts)}</section>' if charts else ""
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -1,0 +1,64 @@
+"""The rule every wrapper follows: only the SDK's own call may raise to the user. What we add runs under
+``guarded`` (or calls ``internal_error`` in its own ``except``): it logs at debug level and steps aside.
+
+Also here: how impacts are attached to what the SDK returned (into the instance's ``__dict__``, nothing on
+its class), and the instrumented call in progress in this thread or task."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from genai_footprint._impacts import Impacts
+    from genai_footprint._instrument._spec import Call
+
+logger = logging.getLogger("genai_footprint")
+
+IMPACTS_ATTRIBUTE = "impacts"
+
+# The instrumented call in progress in this thread or task. A wrapped method called while one is in progress
+# (e.g. a parse() built on create()) passes through: only the outermost call counts. Hooks deeper in the SDK
+# (the response parser, where headers are visible) add what they see to it.
+CURRENT_CALL: ContextVar[Call | None] = ContextVar("genai_footprint_call", default=None)
+
+T = TypeVar("T")
+
+
+def internal_error(where: str) -> None:
+    logger.debug("genai_footprint: internal error in %s; the SDK call is unaffected", where, exc_info=True)
+
+
+def guarded(where: str, function: Callable[..., T], *args: Any, default: T) -> T:
+    """``function(*args)``, or ``default`` (logged) if it raises."""
+    try:
+        return function(*args)
+    except Exception:
+        internal_error(where)
+        return default
+
+
+def attach(obj: Any, impacts: Impacts | None) -> None:
+    """Put ``impacts`` in ``obj``'s instance dict, as ``object.__setattr__`` would: past pydantic's
+    ``__setattr__`` (which refuses unknown fields on some SDKs), leaving its fields, ``model_dump()``, ``==``
+    and ``repr`` untouched. Never raises."""
+    try:
+        object.__setattr__(obj, IMPACTS_ATTRIBUTE, impacts)
+    except Exception:
+        internal_error("attach")
+
+
+def attach_none(obj: Any) -> None:
+    """After a failure of ours: ``obj.impacts`` reads None rather than raising AttributeError."""
+    try:
+        if IMPACTS_ATTRIBUTE not in getattr(obj, "__dict__", {}):
+            object.__setattr__(obj, IMPACTS_ATTRIBUTE, None)
+    except Exception:
+        internal_error("attach")
+
+
+def impacts_of(obj: Any) -> Any:
+    """What ``attach`` put on ``obj`` (None if nothing)."""
+    return getattr(obj, "__dict__", {}).get(IMPACTS_ATTRIBUTE)

@@ -1,0 +1,248 @@
+"""The registry: its data files read and checked, indexed for lookups; ``register_model`` adds rows at run time."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from genai_footprint._errors import RegistryError
+from genai_footprint._impacts import ElectricityMix, ImpactWarning
+from genai_footprint._registry._names import candidates
+from genai_footprint._registry._schema import (
+    WARNING_MESSAGES,
+    DataFile,
+    MixesFile,
+    MixRow,
+    ModelRow,
+    ModelsFile,
+    ProviderRow,
+    ProvidersFile,
+    RegionsSection,
+    Row,
+    region_key,
+)
+
+
+def data_dir() -> Path:
+    """The registry folder: inside the installed package (wheel), else beside it (source checkout)."""
+    here = Path(__file__).resolve().parent.parent  # the genai_footprint folder
+    for candidate in (here / "_registry_data", here.parent / "registry"):
+        if (candidate / "models.json").is_file():
+            return candidate
+    raise RegistryError(f"registry data not found (looked in {here / '_registry_data'} and {here.parent / 'registry'})")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{path}: cannot read registry file: {exc}") from exc
+
+
+def _rows(path: Path, kind: type[Row], rows: Iterable[dict[str, Any]], key: str) -> list[Any]:
+    out = []
+    for index, raw in enumerate(rows):
+        try:
+            out.append(kind.model_validate(raw))
+        except ValidationError as exc:
+            label = raw.get(key, "?") if isinstance(raw, dict) else "?"
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+            raise RegistryError(f"{path}: row {index} ({key}={label!r}): {problems}") from None
+    return out
+
+
+def _file(path: Path, kind: type[DataFile]) -> Any:
+    try:
+        return kind.model_validate(_read_json(path))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RegistryError(f"{path}: {problems}") from None
+
+
+class Registry:
+    """All registry data, indexed for lookups. Built once; ``register_model`` adds rows at run time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        models_path = directory / "models.json"
+        providers_path = directory / "providers.json"
+        mixes_path = directory / "electricity_mixes.json"
+        models_file: ModelsFile = _file(models_path, ModelsFile)
+        providers_file: ProvidersFile = _file(providers_path, ProvidersFile)
+        mixes_file: MixesFile = _file(mixes_path, MixesFile)
+        by_file = {
+            models_path.name: models_file.registry_version,
+            providers_path.name: providers_file.registry_version,
+            mixes_path.name: mixes_file.registry_version,
+        }
+        if len(set(by_file.values())) != 1:
+            detail = ", ".join(f"{name} has {version!r}" for name, version in by_file.items())
+            raise RegistryError(f"{directory}: registry files disagree on registry_version: {detail}")
+        self.version = models_file.registry_version
+        self.mix_sources = dict(mixes_file.sources)
+
+        self.mixes: dict[str, MixRow] = {}
+        for mix in _rows(mixes_path, MixRow, mixes_file.zones, "zone"):
+            if mix.zone in self.mixes:
+                raise RegistryError(f"{mixes_path}: zone {mix.zone!r} appears twice")
+            self.mixes[mix.zone] = mix
+        if "WOR" not in self.mixes:
+            raise RegistryError(f"{mixes_path}: the world zone 'WOR' is missing")
+
+        self.providers: dict[str, ProviderRow] = {}
+        self.provider_names: dict[str, str] = {}
+        for prov in _rows(providers_path, ProviderRow, providers_file.providers, "provider"):
+            if prov.zone not in self.mixes:
+                raise RegistryError(f"{providers_path}: provider {prov.provider!r}: unknown zone {prov.zone!r}")
+            self.providers[prov.provider] = prov
+            for name in (prov.provider, *prov.aliases):
+                self.provider_names[name.lower()] = prov.provider
+        self._read_regions(providers_path, providers_file.regions)
+
+        self._lock = threading.Lock()
+        self.revision = 0  # counts register_model() calls: what is derived from the rows is good for one revision
+        self._file_models: dict[tuple[str, str], ModelRow] = {}
+        self._lookup: tuple[dict[tuple[str, str], ModelRow], dict[tuple[str, str], ModelRow | None]] = ({}, {})
+        self._runtime: dict[tuple[str, str], ModelRow] = {}
+        for row in _rows(models_path, ModelRow, models_file.models, "name"):
+            self._check_model(models_path, row)
+            for name in (row.name, *row.aliases):
+                key = (row.provider, name.lower())
+                if key in self._file_models:
+                    raise RegistryError(f"{models_path}: model name {name!r} of {row.provider!r} appears twice")
+                self._file_models[key] = row
+        self._rebuild_index()
+
+    def _read_regions(self, path: Path, regions: RegionsSection) -> None:
+        self.host_zones: dict[str, str] = {k.lower(): v for k, v in regions.hosts.items()}
+        for host, zone in self.host_zones.items():
+            if zone not in self.mixes:
+                raise RegistryError(f"{path}: regions: hosts[{host!r}]: unknown zone {zone!r}")
+        self._cloud_index: dict[str, dict[str, str | None]] = {}
+        for cloud, rows in regions.clouds.items():
+            index = self._cloud_index[cloud] = {}
+            for name, row in rows.items():
+                if row.zone is not None and row.zone not in self.mixes:
+                    raise RegistryError(f"{path}: regions: clouds.{cloud}[{name!r}]: unknown zone {row.zone!r}")
+                if region_key(name) in index:
+                    raise RegistryError(f"{path}: regions: clouds.{cloud}[{name!r}]: the region appears twice")
+                index[region_key(name)] = row.zone
+        # Per provider, the region names its responses may report (lower case) and their zones.
+        self.region_zones: dict[str, dict[str, str]] = {p: {} for p in self.providers}
+        for provider, cloud in regions.reported.items():
+            if provider not in self.providers:
+                raise RegistryError(f"{path}: regions: reported: unknown provider {provider!r}")
+            if cloud not in regions.clouds:
+                raise RegistryError(f"{path}: regions: reported: {provider!r} names cloud {cloud!r}: no such table")
+            rows = regions.clouds[cloud]
+            self.region_zones[provider] = {k.lower(): r.zone for k, r in rows.items() if r.zone is not None}
+
+    def cloud_zone(self, cloud: str, region: str) -> str | None:
+        """The zone of a region of ``cloud`` (``aws``, ``azure``, ``gcp``), compared without case or spaces; None
+        for a name the registry does not know or one that spans several countries."""
+        return self._cloud_index.get(cloud, {}).get(region_key(region))
+
+    def _check_model(self, path: Path | str, row: ModelRow) -> None:
+        if row.provider not in self.providers:
+            raise RegistryError(f"{path}: model {row.name!r}: unknown provider {row.provider!r}")
+        if row.zone is not None and row.zone not in self.mixes:
+            raise RegistryError(f"{path}: model {row.name!r}: unknown zone {row.zone!r}")
+
+    def _rebuild_index(self) -> None:
+        index = dict(self._file_models)
+        index.update(self._runtime)
+        # Swapped as one object, so a lookup racing with register_model() never caches a stale answer
+        # into the new index's cache.
+        self._lookup = (index, {})
+
+    def add_model(self, row: ModelRow) -> None:
+        self._check_model("register_model()", row)
+        with self._lock:
+            for name in (row.name, *row.aliases):
+                self._runtime[(row.provider, name.lower())] = row
+            self._rebuild_index()
+            self.revision += 1
+
+    # -- lookups -------------------------------------------------------------------------------------
+
+    def provider_name(self, name: str) -> str | None:
+        return self.provider_names.get(name.strip().lower())
+
+    def models(self, provider: str | None = None) -> list[ModelRow]:
+        seen: dict[int, ModelRow] = {}
+        for (prov, _), row in sorted(self._lookup[0].items()):
+            if provider is None or prov == provider:
+                seen.setdefault(id(row), row)
+        return sorted(seen.values(), key=lambda r: (r.provider, r.name))
+
+    def names(self, provider: str | None = None) -> list[str]:
+        return sorted(name for (prov, name) in self._lookup[0] if provider is None or prov == provider)
+
+    def resolve(self, provider: str, model: str) -> ModelRow | None:
+        """The row for ``model`` served by ``provider``, or None. Never guesses across model families."""
+        index, cache = self._lookup
+        key = (provider, model)
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        row = self._resolve(index, provider, model)
+        if len(cache) > 4096:  # unknown names from many sources must not grow memory forever
+            cache.clear()
+        cache[key] = row
+        return row
+
+    def _resolve(self, index: dict[tuple[str, str], ModelRow], provider: str, model: str) -> ModelRow | None:
+        for key in candidates(self.provider_names, provider, model):
+            row = index.get(key)
+            if row is not None:
+                return row
+        return None
+
+    def suggestions(self, provider: str | None, model: str, limit: int = 3) -> list[str]:
+        names = self.names(provider)
+        return difflib.get_close_matches(model.strip().lower(), names, n=limit, cutoff=0.6)
+
+    def mix(self, zone: str) -> MixRow | None:
+        return self.mixes.get(zone)
+
+    def zone_suggestions(self, zone: str) -> Sequence[str]:
+        return difflib.get_close_matches(zone.upper(), list(self.mixes), n=3, cutoff=0.5)
+
+    @cached_property
+    def mix_warnings(self) -> dict[str, tuple[ImpactWarning, ...]]:
+        """Per zone, the warning that some of its factors are world values (empty when none are)."""
+        out: dict[str, tuple[ImpactWarning, ...]] = {}
+        for zone, row in self.mixes.items():
+            if row.world_fallback:
+                message = (
+                    f"{WARNING_MESSAGES['electricity-mix-world']} for {', '.join(row.world_fallback)} in zone {zone}."
+                )
+                out[zone] = (ImpactWarning(code="electricity-mix-world", message=message),)
+            else:
+                out[zone] = ()
+        return out
+
+    @cached_property
+    def mix_models(self) -> dict[str, ElectricityMix]:
+        """Each zone's factors as the ``ElectricityMix`` recorded in estimate inputs (built once)."""
+        return {
+            zone: ElectricityMix(
+                zone=zone,
+                gwp=row.gwp,
+                pe=row.pe,
+                adpe=row.adpe,
+                wue=row.wue,
+                source=f"registry {self.version}",
+                world_fallback=row.world_fallback,
+            )
+            for zone, row in self.mixes.items()
+        }
