@@ -444,27 +444,44 @@ def _per_call(times: tuple[float, float], reps: int) -> tuple[float, float]:
     return times[0] / reps, times[1] / reps
 
 
-def first_read(spec: dict[str, Any]) -> dict[str, Any]:
-    """µs for the first read of ``impacts`` on an instrumented OpenAI chat response (the Impacts and its inputs
-    built from what the call kept; its ranges are left to their own first read): the median of 5 batches of
-    ``calls`` responses, each read once."""
+def export_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Records a second through the export pipeline's worker to the JSONL exporter: the events of real
+    instrumented OpenAI chat calls (collected by a listener), queued at once, timed until ``flush()`` returns
+    (wall clock: the worker thread's whole work on them). The median of 5 batches of ``records`` events."""
+    from genai_footprint._export._pipeline import ExportPipeline, build_exporter
+    from genai_footprint._setup import current_runtime
+
     call = cases("openai", spec["chunks"])[0]
     tool = Ours("openai")
     tool.load()
     tool.start()
-    for _ in range(5):
+    runtime = current_runtime()
+    assert runtime is not None
+    events: list[Any] = []
+    runtime.listeners = (events.append,)
+    for _ in range(spec["records"]):
         call.run()
-    batches: list[float] = []
-    for _ in range(5):
-        responses = [call.run()[0] for _ in range(spec["calls"])]
-        gc.collect()
-        start = time.process_time()
-        for response in responses:
-            response.impacts  # noqa: B018 (the read is the point)
-        batches.append((time.process_time() - start) / spec["calls"])
-        if any(response.impacts is None for response in responses):
-            raise RuntimeError("a response read no impacts")
-    return {"first_impacts_read_us": statistics.median(batches) * 1e6}
+    runtime.listeners = ()
+    if len(events) != spec["records"] or any(event.impacts is None for event in events):
+        raise RuntimeError("the calls gave no events with impacts")
+    rates: list[float] = []
+    with tempfile.TemporaryDirectory() as directory:
+        pipeline = ExportPipeline(
+            [build_exporter("jsonl", {"path": str(Path(directory) / "calls.jsonl")})], queue_size=len(events) + 1
+        )
+        for _ in range(6):  # the first batch warms up and is dropped
+            gc.collect()
+            start = time.perf_counter()
+            for event in events:
+                pipeline.listener(event)
+            if not pipeline.flush(timeout=120):
+                raise RuntimeError("the export worker did not finish in time")
+            rates.append(len(events) / (time.perf_counter() - start))
+        pipeline.close()
+        exported = (Path(directory) / "calls.jsonl").read_text().count("\n")
+    if exported != 6 * len(events):
+        raise RuntimeError(f"{exported} records written of {6 * len(events)}")
+    return {"records_per_s": statistics.median(rates[1:]), "records": len(events)}
 
 
 def tracker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -495,14 +512,14 @@ def tracker(spec: dict[str, Any]) -> dict[str, Any]:
         seen: list[int] = []
 
         def tracked() -> None:
-            runtime.sinks = (pipeline.take,)  # as init() attaches it
+            runtime.listeners = (pipeline.listener,)  # as init() attaches it
             try:
                 with gf.track("bench") as run:
                     for _ in range(reps):
                         call.run()
                 pipeline.flush()
             finally:
-                runtime.sinks = ()
+                runtime.listeners = ()
             seen.append(run.calls)
 
         arms: dict[str, Callable[[], tuple[float, float]]] = {
@@ -576,8 +593,8 @@ def main() -> None:
     if job == "tracker":
         print(json.dumps(tracker(spec)))
         return
-    if job == "first_read":
-        print(json.dumps(first_read(spec)))
+    if job == "export_worker":
+        print(json.dumps(export_worker(spec)))
         return
     all_cases = cases(spec["provider"], spec["chunks"])
     tool = make_tool(spec["tool"], spec["provider"])

@@ -35,7 +35,8 @@ class ExporterSettings:
     """One built-in exporter switched on: its name, its checked options and where switching it on came from."""
 
     name: str  # "jsonl", "csv", "http" or "otel"
-    options: Mapping[str, object]  # e.g. {"path": Path(...)}; options left unset are left out
+    # e.g. {"path": Path(...)}; options left unset are left out. Not in repr: the http exporter's token is one.
+    options: Mapping[str, object] = field(repr=False)
     source: str  # e.g. "default", "env GENAI_FOOTPRINT_EXPORTERS", "init(exporters=...)"
 
 
@@ -54,7 +55,7 @@ class ExportSettings:
 class GridSettings:
     """Live carbon intensity from Electricity Maps; off without a token."""
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log line
     ttl_s: float = 900.0  # how long a zone's intensity is reused, in seconds
     url: str = "https://api.electricitymap.org/v3"  # base URL, no trailing slash
 

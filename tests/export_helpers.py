@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import genai_footprint as gf
-from genai_footprint._instrument._spec import CallEvent
+from genai_footprint._events import CallEvent
 
 TESTS_DIR = Path(__file__).resolve().parent
 IMPACTS = gf.estimate(provider="openai", model="gpt-4o-mini", output_tokens=400, latency_s=2.1)

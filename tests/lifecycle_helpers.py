@@ -7,6 +7,7 @@ an import ordering before the SDK is loaded.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import subprocess
@@ -142,3 +143,232 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any
     result = json.loads(lines[-1])
     result["_stderr"] = err
     return result
+
+
+# -- the classes instrumentation touches, and what shutdown() leaves on them ---------------------------------
+#
+# ``class_vars_report(provider)`` runs in a fresh interpreter (``run_script``), so that the "before" snapshot is
+# of classes no earlier init() in the process ever saw. It imports every module the provider's targets name,
+# makes real calls over the provider's fake server (plain, stream, raw, stream helper; sync and async) without
+# instrumentation to learn every response / stream / item / helper class, snapshots ``dict(vars(cls))`` of all
+# of them and of the target owners (and their bases), then init(), the same calls, shutdown(), and compares.
+
+SDK_MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "mistralai": "mistral-small-latest"}
+ASK = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+class Touched:
+    """The classes of what the SDK calls returned (through our proxies) and the instrumented results."""
+
+    def __init__(self) -> None:
+        self.classes: list[type] = []
+        self.results: list[tuple[str, Any]] = []  # (what, object the caller got): each must carry impacts
+
+    def add(self, obj: Any) -> None:
+        cls = type(obj)
+        while cls.__module__.startswith("genai_footprint"):  # one of our proxies: the SDK's object is inside
+            obj = obj.__wrapped__
+            cls = type(obj)
+        if cls not in self.classes:
+            self.classes.append(cls)
+
+    def result(self, what: str, obj: Any) -> Any:
+        self.add(obj)
+        self.results.append((what, obj))
+        return obj
+
+    def items(self, stream: Any) -> None:
+        self.add(stream)
+        for item in stream:
+            self.add(item)
+
+    async def aitems(self, stream: Any) -> None:
+        self.add(stream)
+        async for item in stream:
+            self.add(item)
+
+
+def _openai_calls(seen: Touched) -> None:
+    import openai_fakes
+
+    server = openai_fakes.FakeOpenAI()
+    client, aclient = server.client(), server.async_client()
+    chat = {"model": SDK_MODEL["openai"], "messages": ASK}
+    seen.result("chat", client.chat.completions.create(**chat))
+    seen.result("chat.parse", client.chat.completions.parse(**chat))
+    stream = seen.result("chat stream", client.chat.completions.create(**chat, stream=True))
+    seen.items(stream)
+    raw = client.chat.completions.with_raw_response.create(**chat)
+    seen.add(raw)
+    seen.result("chat raw", raw.parse())
+    with client.chat.completions.with_streaming_response.create(**chat) as response:
+        seen.add(response)
+        seen.result("chat streaming response", response.parse())
+    manager = client.chat.completions.stream(**chat)
+    seen.add(manager)
+    with manager as helper:
+        seen.result("chat helper", helper)
+        seen.items(helper)
+    seen.result("chat helper final", helper.get_final_completion())
+    responses = {"model": openai_fakes.RESPONSES_MODEL, "input": "hi"}
+    seen.result("responses", client.responses.create(**responses))
+    seen.items(seen.result("responses stream", client.responses.create(**responses, stream=True)))
+    with client.responses.stream(**responses) as helper:
+        seen.result("responses helper", helper)
+        seen.items(helper)
+        seen.result("responses helper final", helper.get_final_response())
+    legacy = {"model": openai_fakes.LEGACY_MODEL, "prompt": "hi"}
+    seen.result("legacy", client.completions.create(**legacy))
+    seen.items(seen.result("legacy stream", client.completions.create(**legacy, stream=True)))
+
+    async def asynchronous() -> None:
+        seen.result("async chat", await aclient.chat.completions.create(**chat))
+        await seen.aitems(seen.result("async chat stream", await aclient.chat.completions.create(**chat, stream=True)))
+        raw = await aclient.chat.completions.with_raw_response.create(**chat)
+        seen.add(raw)
+        seen.result("async chat raw", raw.parse())
+        async with aclient.chat.completions.with_streaming_response.create(**chat) as response:
+            seen.add(response)
+            seen.result("async chat streaming response", await response.parse())
+        manager = aclient.chat.completions.stream(**chat)
+        seen.add(manager)
+        async with manager as helper:
+            seen.result("async chat helper", helper)
+            await seen.aitems(helper)
+        seen.result("async chat helper final", await helper.get_final_completion())
+        async with aclient.responses.stream(**responses) as helper:
+            seen.result("async responses helper", helper)
+            await seen.aitems(helper)
+
+    asyncio.run(asynchronous())
+
+
+def _anthropic_calls(seen: Touched) -> None:
+    import anthropic_fakes
+
+    server = anthropic_fakes.FakeAnthropic()
+    client, aclient = server.client(), server.async_client()
+    request = {"model": SDK_MODEL["anthropic"], "max_tokens": 64, "messages": ASK}
+    for name, messages in (("messages", client.messages), ("beta", client.beta.messages)):
+        seen.result(name, messages.create(**request))
+        seen.items(seen.result(f"{name} stream", messages.create(**request, stream=True)))
+        raw = messages.with_raw_response.create(**request)
+        seen.add(raw)
+        seen.result(f"{name} raw", raw.parse())
+        with messages.with_streaming_response.create(**request) as response:
+            seen.add(response)
+            seen.result(f"{name} streaming response", response.parse())
+        manager = messages.stream(**request)
+        seen.add(manager)
+        with manager as helper:
+            seen.result(f"{name} helper", helper)
+            seen.items(helper)
+            seen.result(f"{name} helper final", helper.get_final_message())
+
+    async def asynchronous() -> None:
+        for name, messages in (("async messages", aclient.messages), ("async beta", aclient.beta.messages)):
+            seen.result(name, await messages.create(**request))
+            await seen.aitems(seen.result(f"{name} stream", await messages.create(**request, stream=True)))
+            raw = await messages.with_raw_response.create(**request)
+            seen.add(raw)
+            seen.result(f"{name} raw", await raw.parse())
+            manager = messages.stream(**request)
+            seen.add(manager)
+            async with manager as helper:
+                seen.result(f"{name} helper", helper)
+                await seen.aitems(helper)
+                seen.result(f"{name} helper final", await helper.get_final_message())
+
+    asyncio.run(asynchronous())
+
+
+def _mistral_calls(seen: Touched) -> None:
+    import mistral_fakes
+
+    client = mistral_fakes.mistral_client(mistral_fakes.FakeMistral())
+    chat = {"model": SDK_MODEL["mistralai"], "messages": ASK}
+    conversation = {"inputs": "hi", "model": mistral_fakes.CONVERSATION_MODEL}
+    seen.result("chat", client.chat.complete(**chat))
+    with client.chat.stream(**chat) as stream:  # mistralai has neither raw responses nor a stream helper
+        seen.result("chat stream", stream)
+        seen.items(stream)
+    seen.result("fim", client.fim.complete(model="codestral-latest", prompt="def f("))
+    seen.result("conversation", client.beta.conversations.start(**conversation))
+    seen.items(seen.result("conversation stream", client.beta.conversations.start_stream(**conversation)))
+    seen.result("responses", client.responses.create(model=SDK_MODEL["mistralai"], input="hi"))
+
+    async def asynchronous() -> None:
+        seen.result("async chat", await client.chat.complete_async(**chat))
+        await seen.aitems(seen.result("async chat stream", await client.chat.stream_async(**chat)))
+
+    asyncio.run(asynchronous())
+
+
+SDK_CALLS: dict[str, Callable[[Touched], None]] = {
+    "openai": _openai_calls,
+    "anthropic": _anthropic_calls,
+    "mistralai": _mistral_calls,
+}
+
+
+def _vars_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """The keys ``after`` added, dropped, or holds another object under (``is``, not ``==``)."""
+    return {
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "replaced": sorted(key for key in set(before) & set(after) if after[key] is not before[key]),
+    }
+
+
+def class_vars_report(provider: str) -> dict[str, Any]:
+    """Run in a fresh interpreter: what init(), calls and shutdown() left on every class they touched."""
+    import genai_footprint as gf
+    from genai_footprint._instrument import _anthropic, _mistralai, _openai
+    from genai_footprint._instrument._wrappers import installed
+
+    spec = {"openai": _openai.SPEC, "anthropic": _anthropic.SPEC, "mistralai": _mistralai.SPEC}[provider]
+    modules, skipped = {}, {}
+    for name in dict.fromkeys(target.module for target in spec.targets):
+        try:
+            modules[name] = importlib.import_module(name)
+        except ImportError as error:  # an optional extra (e.g. mistralai[gcp] needs google-auth)
+            skipped[name] = repr(error)
+    targets = [(t, getattr(modules[t.module], t.owner)) for t in spec.targets if t.module in modules]
+    owners = list(dict.fromkeys(owner for _, owner in targets))
+
+    plain = Touched()
+    SDK_CALLS[provider](plain)  # uninstrumented: the SDK's own response, stream, item and helper classes
+    unexpected = [what for what, obj in plain.results if "impacts" in getattr(obj, "__dict__", {})]
+    classes = list(dict.fromkeys(base for cls in [*owners, *plain.classes] for base in cls.__mro__))
+    before = {cls: dict(vars(cls)) for cls in classes}
+
+    gf.init(providers=[provider], strict=True)
+    not_wrapped = [
+        f"{t.module}.{t.owner}.{t.method}" for t, owner in targets if not installed(owner.__dict__[t.method])
+    ]
+    instrumented = Touched()
+    SDK_CALLS[provider](instrumented)
+    gf.shutdown()
+    still_wrapped = [f"{t.module}.{t.owner}.{t.method}" for t, owner in targets if installed(owner.__dict__[t.method])]
+
+    changed = {}
+    for cls in classes:
+        changes = _vars_changes(before[cls], dict(vars(cls)))
+        if any(changes.values()):
+            changed[f"{cls.__module__}.{cls.__qualname__}"] = changes
+    return {
+        "modules": len(modules) + len(skipped),
+        "skipped": skipped,
+        "targets": len(targets),
+        "owners": len(owners),
+        "sdk_classes": len(plain.classes),
+        "classes": len(classes),
+        "calls": len(plain.results),
+        "unexpected_impacts": unexpected,
+        "not_wrapped": not_wrapped,
+        "still_wrapped": still_wrapped,
+        "not_snapshotted": [f"{c.__module__}.{c.__qualname__}" for c in instrumented.classes if c not in before],
+        "without_impacts": [what for what, obj in instrumented.results if not hasattr(obj, "impacts")],
+        "impacts_none": [what for what, obj in instrumented.results if getattr(obj, "impacts", None) is None],
+        "changed": changed,
+    }

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import anthropic
 import pydantic
@@ -39,7 +39,8 @@ from anthropic_fakes import (
 import genai_footprint as gf
 from genai_footprint import _setup
 from genai_footprint._instrument import _anthropic, _tokens
-from genai_footprint._instrument._runtime import Runtime, installed
+from genai_footprint._instrument._runtime import Runtime
+from genai_footprint._instrument._wrappers import installed
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 REQUEST: dict[str, Any] = {"model": REQUESTED, "max_tokens": 1024, "messages": MESSAGES}
@@ -205,6 +206,7 @@ def assert_same_object(result: Any, baseline: Any, cls: type, *, request_id: str
     assert result == baseline
     assert repr(result) == repr(baseline)
     assert "impacts" not in type(result).model_fields
+    assert "impacts" in vars(result) and "impacts" not in vars(cls)  # on the instance, never its class
 
 
 # -- messages.create ---------------------------------------------------------------------------------------
@@ -573,25 +575,22 @@ async def test_stream_helper_without_usage_counts_the_text_it_accumulated(
 
 
 @MODES
-async def test_stream_helper_does_not_look_at_content_deltas(
-    server: FakeAnthropic, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+async def test_stream_helper_takes_the_last_running_total_of_output_tokens(
+    server: FakeAnthropic, footprint: Footprint, asynchronous: bool
 ) -> None:
-    seen: list[str] = []
-    on_item = _anthropic._HelperEventsObserver.on_item
-
-    def counting(self: Any, event: Any) -> bool:
-        seen.append(event.type)
-        return on_item(self, event)
-
-    monkeypatch.setattr(_anthropic._HelperEventsObserver, "on_item", counting)
-    server.events += [stream_events(), stream_events(tool=True, thinking=True, cumulative=(7, 42))]
-    await use_helper(server, asynchronous, "text_stream")  # the first text delta of a process teaches its class
-    seen.clear()
+    # Every message_delta carries a running total of output tokens: the last one is the output, never a sum; the
+    # text of the deltas (thinking, text, tool input) is not counted when usage comes.
+    server.events.append(stream_events(tool=True, thinking=True, cumulative=(7, 42)))
+    with footprint.off():
+        baseline = await use_helper(server, asynchronous, "text_stream")
+    server.events.append(stream_events(tool=True, thinking=True, cumulative=(7, 42)))
+    seen = footprint.listen()
     helped = await use_helper(server, asynchronous, "text_stream")
 
-    assert "content_block_delta" not in seen
-    assert seen.count("message_delta") == 2 and seen[0] == "message_start"
-    assert_inputs(helped.stream.impacts, output_tokens=42, stream=True)  # the last running total
+    assert helped.got == baseline.got == "".join(TEXT)
+    assert_inputs(helped.stream.impacts, output_tokens=42, stream=True)
+    assert "tokens-counted" not in {w.code for w in helped.stream.impacts.warnings}
+    assert [event_impacts for _, _, event_impacts in seen] == [helped.stream.impacts]
 
 
 def test_helper_stream_collected_mid_way_counts_the_text_read_so_far(
@@ -715,25 +714,20 @@ async def test_missing_usage(server: FakeAnthropic, asynchronous: bool) -> None:
 
 
 @MODES
-async def test_text_deltas_are_recognised_by_their_class_only_when_its_type_is_fixed(
-    server: FakeAnthropic, asynchronous: bool
-) -> None:
-    from anthropic.types import RawContentBlockDeltaEvent, TextDelta, ThinkingDelta
+async def test_stream_without_usage_counts_each_delta_by_its_type(server: FakeAnthropic, asynchronous: bool) -> None:
+    # Thinking and text deltas are generated text; a thinking block's signature_delta is not. Every stream counts
+    # alike, the first of the process as the later ones.
+    counted = []
+    for _ in range(2):
+        server.events.append(stream_events(with_usage=False, thinking=True))
+        stream = await call(server, asynchronous, stream=True)
+        events = await drain(stream)
+        assert "signature_delta" in {getattr(getattr(e, "delta", None), "type", None) for e in events}
+        counted.append(stream.impacts.inputs.output_tokens)
 
-    server.events.append(stream_events(with_usage=False, thinking=True))
-    await drain(await call(server, asynchronous, stream=True))
-
-    # Learnt from the events seen: a text delta and its event, by class (their ``type`` is a one-value Literal).
-    assert TextDelta in _anthropic._TEXT_DELTAS and RawContentBlockDeltaEvent in _anthropic._TEXT_DELTA_EVENTS
-    assert ThinkingDelta not in _anthropic._TEXT_DELTAS
-    assert _anthropic._one_literal(TextDelta, "type") == "text_delta"
-    assert _anthropic._one_literal(RawContentBlockDeltaEvent, "delta") is None  # a union of classes
-
-    class TwoKinds(pydantic.BaseModel):
-        type: Literal["a", "b"]
-
-    assert _anthropic._one_literal(TwoKinds, "type") is None
-    assert _anthropic._one_literal(dict, "type") is None
+    generated = "".join(THINKING) + "".join(TEXT)
+    assert counted == [math.ceil(len(generated) / _tokens.CHARS_PER_TOKEN)] * 2
+    assert stream.impacts.inputs.tokens_source == "approximation"
 
 
 # -- not generations -----------------------------------------------------------------------------------------
@@ -847,13 +841,13 @@ async def test_inference_geo(
     seen = footprint.listen()
     hints: list[str | None] = []
     runtime = footprint.runtime
-    complete = runtime.complete
+    finish = runtime.finish
 
     def spy(call: Any, observation: Any, *args: Any, **kwargs: Any) -> Any:
         hints.append(observation.zone_hint)
-        return complete(call, observation, *args, **kwargs)
+        return finish(call, observation, *args, **kwargs)
 
-    monkeypatch.setattr(runtime, "complete", spy)
+    monkeypatch.setattr(runtime, "finish", spy)
     server.messages.append(message(inference_geo=geo))
     server.events.append(stream_events(inference_geo=geo))
     await call(server, asynchronous)
@@ -1105,8 +1099,7 @@ async def test_stream_helper_survives_internal_failures(
     else:
         import genai_footprint._estimate
 
-        monkeypatch.setattr(genai_footprint._estimate, "compute_positional", _boom)
-        monkeypatch.setattr(genai_footprint._registry.get_registry(), "prepared", {})
+        monkeypatch.setattr(genai_footprint._estimate, "compute", _boom)
     helped = await use_helper(server, asynchronous, "iterate")
 
     assert helped.got == baseline.got

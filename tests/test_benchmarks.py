@@ -61,8 +61,6 @@ PACKAGE_KEYS = {
     "first_estimate_after_openai_ms",
     "first_estimate_incl_pydantic_import_ms",
     "estimate_us",
-    "first_read_us",
-    "first_impacts_read_us",
 }
 PEER_INSTALLED = importlib.util.find_spec("ecologits") is not None
 
@@ -154,13 +152,30 @@ def test_tracker_with_exporter(smoke: tuple[dict[str, Any], str]) -> None:
         _check_case(tracker[arm], stream=False)
 
 
-def test_table_names_every_provider_and_budget(smoke: tuple[dict[str, Any], str]) -> None:
+def test_export_worker_throughput(smoke: tuple[dict[str, Any], str]) -> None:
+    worker = smoke[0]["export_worker"]
+    assert isinstance(worker, dict), worker
+    assert worker["records"] == 200  # --quick: the events of 200 real instrumented calls, each with impacts
+    assert _is_number(worker["records_per_s"]) and worker["records_per_s"] > 0
+
+
+def test_table_names_every_provider_and_ceiling(smoke: tuple[dict[str, Any], str]) -> None:
     _, table = smoke
     for name in ("OpenAI", "Anthropic", "Mistral"):
         assert f"| {name}: `init()` |" in table
-    assert "≤ 3 %" in table
-    assert "≤ 1 µs" in table
+    assert "≤ 30 µs" in table  # per call
+    assert "≤ 3 µs" in table  # per chunk
+    assert "≤ 50 ms" in table  # init() and the first estimate()
+    assert "≥ 10,000/s" in table  # the export worker
     assert "inside `track()`" in table
+
+
+def test_short_table_has_one_row_per_ceiling(smoke: tuple[dict[str, Any], str]) -> None:
+    _, printed = smoke
+    short = printed[printed.index("| what | ceiling | current figure |") :]
+    rows = [line for line in short.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split(" | ")[1] for row in rows] == ["≤ 30 µs", "≤ 3 µs", "≤ 50 ms", "≤ 50 ms", "≥ 10,000 records/s"]
+    assert all("not measured" not in row for row in rows), rows
 
 
 def _load_run(monkeypatch: pytest.MonkeyPatch) -> ModuleType:

@@ -265,6 +265,7 @@ def test_sections_carry_the_checked_values(layers: Layers) -> None:
         exporters=(otel,), objects=(), tags={"team": "search", "run": "3"}, queue_size=7, otel_spans=True
     )
     assert config.grid == GridSettings(token="tok", ttl_s=60.0, url="https://em.example/v3")
+    assert "tok" not in repr(config.grid)  # a secret stays out of logs
     assert config.log_level == "INFO"
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.grid.ttl_s = 1.0  # type: ignore[misc]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -18,7 +19,7 @@ import pytest
 from export_helpers import IMPACTS, Collecting, event, run_python, start_python
 
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._export import _record
+from genai_footprint._events import CallEvent
 from genai_footprint._export._files import CSV_COLUMNS, CSVExporter, JSONLExporter
 from genai_footprint._export._pipeline import ExportPipeline, build_exporter
 from genai_footprint._export._record import SCHEMA, to_record
@@ -85,8 +86,12 @@ def test_record_holds_the_call_and_its_impacts_and_a_unique_id() -> None:
     assert json.loads(json.dumps(first)) == first  # plain JSON types
 
 
+def _unestimated(stamp: float) -> CallEvent:
+    return dataclasses.replace(event(estimated=False), timestamp=stamp)
+
+
 def test_record_id_is_a_random_version_4_uuid() -> None:
-    ids = [_record.record_id() for _ in range(2000)]
+    ids = [to_record(event(estimated=False))["record_id"] for _ in range(2000)]
     assert len(set(ids)) == len(ids)
     for text in ids:
         parsed = uuid.UUID(hex=text)
@@ -107,10 +112,10 @@ def test_record_timestamp_is_what_datetime_writes() -> None:
     rng = random.Random(7)
     stamps = [rng.uniform(0, 4e9) for _ in range(3000)]
     stamps += [1_767_225_600 + k + f for k in range(3) for f in (0.0, 0.5e-6, 1.5e-6, 0.9999995, 0.99999949, 1e-7)]
-    stamps += [s + d for s in stamps[:50] for d in (0.0, 1e-6, 0.5)]  # the same second again (its text is kept)
+    stamps += [s + d for s in stamps[:50] for d in (0.0, 1e-6, 0.5)]  # the same second again
     for stamp in stamps:
         expected = datetime.datetime.fromtimestamp(stamp, datetime.UTC).isoformat(timespec="microseconds")
-        assert _record.utc_timestamp(stamp) == expected, stamp
+        assert to_record(_unestimated(stamp))["timestamp"] == expected, stamp
 
 
 # -- the pipeline ---------------------------------------------------------------------------------------------
@@ -379,47 +384,49 @@ def test_a_forked_child_exports_its_own_records_only(tmp_path: Path) -> None:
     assert numbers == [*range(11), *range(100, 105)]
 
 
-def test_the_workers_inputs_dumps_are_pydantics_to_the_byte() -> None:
-    """InputsDumps dumps a preparation's shared inputs once and writes each call's own fields over a copy: the
-    result must be what ``model_dump(mode="json")`` gives, key order and number types included."""
-    from genai_footprint._estimate import compute_positional, prepared_from_registry, with_gwp
-    from genai_footprint._registry import get_registry
+def test_record_inputs_are_pydantics_dump_to_the_byte_and_reproduce_the_call() -> None:
+    """A record's ``inputs`` is what ``model_dump(mode="json")`` gives (key order and number types included),
+    for calls that differ in every per-call field and for a live carbon intensity, and it reproduces the call."""
+    import genai_footprint as gf
+    from genai_footprint._estimate import compute, prepared_for_model, with_gwp
 
-    prepared = prepared_from_registry(get_registry(), "openai", "gpt-4o-mini")
+    prepared = prepared_for_model("openai", "gpt-4o-mini")
+    live = with_gwp(prepared, 0.05, "electricitymaps", "2026-11-22T00:00:00Z")
     per_call = [
         (7, 0.81, "usage", None, False, "gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
         (7.5, 2, "tiktoken", 0.12, True, None, None),
         (1, 0.5, "usage", 1, None, "gpt-4o-mini", None),
         (0, 0.25, "given", 0.0, False, None, "served"),
     ]
-    dumps = _record.InputsDumps()
-    for tokens, latency, source, ttft, stream, requested, served in per_call * 2:
-        inputs = compute_positional(prepared, tokens, latency, source, ttft, stream, (), requested, served).inputs
-        assert inputs is not None
-        expected = inputs.model_dump(mode="json")
-        got = dumps.dump(prepared, inputs)
-        assert json.dumps(got) == json.dumps(expected)  # keys in the same order, 7 written as 7.0
-        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
-
-    # The fields compute_positional sets per call are exactly PER_CALL; every other one is the preparation's.
-    one, two = (compute_positional(prepared, *values[:5], (), *values[5:]).inputs for values in per_call[:2])
-    assert one is not None and two is not None
-    differ = {name for name in type(one).model_fields if one.__dict__[name] != two.__dict__[name]}
-    assert differ == {name for name, _ in _record.PER_CALL}
-    for name in type(one).model_fields:
-        if name not in differ:
-            assert one.__dict__[name] is prepared.fixed_inputs[name]
-
-    # Another preparation (the same model with a live carbon intensity) gets a dump of its own.
-    live = with_gwp(prepared, 0.05, "electricitymaps", "2026-11-22T00:00:00Z")
-    inputs = compute_positional(live, 7, 0.8, "usage", None, False, (), None, None).inputs
-    assert inputs is not None
-    assert dumps.dump(live, inputs) == inputs.model_dump(mode="json")
-    assert dumps.dump(live, inputs)["mix"]["gwp"] == 0.05
+    seen = []
+    for base in (prepared, live):
+        for tokens, latency, source, ttft, stream, requested, served in per_call:
+            impacts = compute(
+                base,
+                output_tokens=tokens,
+                latency_s=latency,
+                tokens_source=source,
+                measured_ttft_s=ttft,
+                stream=stream,
+                model_requested=requested,
+                model_served=served,
+            )
+            assert impacts.inputs is not None
+            record = to_record(dataclasses.replace(event(), impacts=impacts))
+            expected = impacts.inputs.model_dump(mode="json")
+            assert json.dumps(record["inputs"]) == json.dumps(expected)  # keys in the same order, 7 as 7.0
+            assert [type(v) for v in record["inputs"].values()] == [type(v) for v in expected.values()]
+            assert record["inputs"]["output_tokens"] == tokens and record["inputs"]["latency_s"] == latency
+            again = gf.reproduce(json.loads(json.dumps(record["inputs"])), record["methodology_version"])
+            assert again == impacts.model_copy(update={"warnings": ()})  # warnings are not inputs
+            seen.append(record["inputs"])
+    assert {inputs["mix"]["gwp"] for inputs in seen[len(per_call) :]} == {0.05}
+    assert {inputs["mix"]["gwp_source"] for inputs in seen[len(per_call) :]} == {"electricitymaps"}
 
     # A value of another type than the field's (a str subclass here) gets pydantic's own dump.
     class Name(str):
         pass
 
-    odd = inputs.model_copy(update={"model_served": Name("odd")})
-    assert json.dumps(dumps.dump(live, odd)) == json.dumps(odd.model_dump(mode="json"))
+    odd = IMPACTS.model_copy(update={"inputs": IMPACTS.inputs.model_copy(update={"model_served": Name("odd")})})
+    record = to_record(dataclasses.replace(event(), impacts=odd))
+    assert json.dumps(record["inputs"]) == json.dumps(odd.inputs.model_dump(mode="json"))

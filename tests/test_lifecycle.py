@@ -11,6 +11,7 @@ import importlib
 import importlib.metadata
 import logging
 import textwrap
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +20,11 @@ import pytest
 
 import genai_footprint as gf
 from genai_footprint import _setup
-from genai_footprint._errors import InvalidInputError
+from genai_footprint._errors import InstrumentationError, InvalidInputError
 from genai_footprint._instrument import _openai
-from genai_footprint._instrument._runtime import InstrumentationError, Instrumentor, installed
-from genai_footprint._instrument._spec import Settings
+from genai_footprint._instrument._instrumentor import Instrumentor, instrumentor
+from genai_footprint._instrument._wrappers import installed
+from genai_footprint._settings import InstrumentationSettings
 
 # Shared by every ordering script. Importing it loads neither openai nor any provider module of ours that
 # would import an SDK: the script decides when the SDK is imported.
@@ -32,7 +34,8 @@ import lifecycle_helpers as h
 import genai_footprint as gf
 from genai_footprint import _setup
 from genai_footprint._instrument import _openai
-from genai_footprint._instrument._runtime import installed
+from genai_footprint._instrument._instrumentor import instrumentor, unusable
+from genai_footprint._instrument._wrappers import installed
 
 KEYS = [(t.module, t.owner, t.method) for t in _openai.SPEC.targets]  # the stream-helper seams too
 assert "openai" not in sys.modules, "the prelude must not import the SDK"
@@ -86,7 +89,7 @@ SCRIPTS: dict[str, str] = {
         client = h.client()
         gf.init(providers=["openai"])
         assert_wrapped_once(originals)
-        assert _setup.instrumentor().patched() == expected_patched()
+        assert instrumentor().patched() == expected_patched()
         result = chat(client)
         assert has_impacts(result) and result.impacts.inputs.output_tokens == 7
         done(installed=sorted({installed(v) for v in current().values()}))
@@ -95,7 +98,7 @@ SCRIPTS: dict[str, str] = {
         gf.init(providers=["openai"])
         gf.init()
         assert "openai" not in sys.modules, "init() must not import the SDK"
-        assert _setup.instrumentor().patched() == []
+        assert instrumentor().patched() == []
         import openai
         client = h.client()
         result = chat(client)  # the chat module is imported lazily, on first use: the hook fires then
@@ -105,7 +108,7 @@ SCRIPTS: dict[str, str] = {
         current()  # imports every remaining target module now
         wrappers = current()
         assert all(installed(v) for v in wrappers.values()), wrappers
-        assert _setup.instrumentor().patched() == expected_patched()
+        assert instrumentor().patched() == expected_patched()
         done(late_module_patched=installed(wrappers[(late, "Responses", "create")]))
     """,
     "client_created_before_init": """
@@ -141,7 +144,7 @@ SCRIPTS: dict[str, str] = {
         calls = listen()
         results = [chat(client) for _ in range(3)]
         assert all(has_impacts(r) for r in results) and len(calls) == 3, len(calls)
-        assert _setup.instrumentor().patched() == expected_patched()
+        assert instrumentor().patched() == expected_patched()
         gf.shutdown()
         assert_restored(originals)
         done(ok=True)
@@ -152,7 +155,7 @@ SCRIPTS: dict[str, str] = {
         gf.shutdown()
         import openai
         originals = plain()  # the hooks registered by init() fire on import but must patch nothing
-        assert _setup.instrumentor().patched() == []
+        assert instrumentor().patched() == []
         client = h.client()
         assert not hasattr(chat(client), "impacts")
         assert not hasattr(client.chat.completions.with_raw_response.create(
@@ -199,10 +202,10 @@ SCRIPTS: dict[str, str] = {
         plain()
         gf.init(providers=["openai"])
         first = current()
-        inst = _setup.instrumentor()
+        inst = instrumentor()
         assert inst.enabled == {"openai"}
         gf.init(providers=None)
-        usable = {name for name, spec in inst.specs.items() if inst._unusable(spec) is None}
+        usable = {name for name, spec in inst.specs.items() if unusable(spec) is None}
         assert inst.enabled == usable, (inst.enabled, usable)
         again = current()
         assert all(again[k] is first[k] for k in first), "openai re-wrapped"
@@ -224,7 +227,7 @@ SCRIPTS: dict[str, str] = {
         assert has_impacts(raw_api.create(model=h.MODEL, messages=h.MESSAGES).parse())
         gf.shutdown()
         assert_restored(originals)
-        assert _setup.instrumentor().patched() == []
+        assert instrumentor().patched() == []
         assert _setup.current_runtime() is None
         assert not hasattr(chat(client), "impacts")
         assert not hasattr(asyncio.run(aclient.chat.completions.create(model=h.MODEL, messages=h.MESSAGES)), "impacts")
@@ -258,6 +261,15 @@ SCRIPTS: dict[str, str] = {
     """,
 }
 
+# "After shutdown() every class we touched has exactly the vars() it had before init()": one fresh interpreter
+# per SDK (lifecycle_helpers.class_vars_report), so no earlier init() in the process has seen those classes.
+VARS_PROVIDERS = ["anthropic", "mistralai", "openai"]
+VARS_SCRIPT = """
+import json
+import lifecycle_helpers as h
+print(json.dumps(h.class_vars_report({provider!r})))
+"""
+
 LAZY_IMPORT_SCRIPT = """
 import json, sys
 import genai_footprint
@@ -270,6 +282,8 @@ print(json.dumps({"loaded": [m for m in heavy if m in sys.modules], "version": g
 def processes() -> Iterator[dict[str, Any]]:
     started = {name: h.run_script(PRELUDE + textwrap.dedent(code)) for name, code in SCRIPTS.items()}
     started["lazy_import"] = h.run_script(LAZY_IMPORT_SCRIPT)
+    for provider in VARS_PROVIDERS:
+        started[f"vars:{provider}"] = h.run_script(VARS_SCRIPT.format(provider=provider))
     yield started
     for process in started.values():
         if process.poll() is None:
@@ -291,6 +305,48 @@ def test_import_is_lazy(processes: dict[str, Any]) -> None:
     result = h.finish(processes["lazy_import"])
     assert result["loaded"] == []
     assert result["version"] == gf.__version__
+
+
+# The SDK classes each report must cover at least (response, stream, item, raw, helper and final classes, found
+# by the calls): a scenario silently dropped shrinks the coverage and fails here.
+MIN_SDK_CLASSES = {"anthropic": 30, "mistralai": 8, "openai": 30}
+
+
+@pytest.mark.parametrize("provider", VARS_PROVIDERS)
+def test_after_shutdown_every_class_we_touched_has_exactly_the_vars_it_had_before_init(
+    processes: dict[str, Any], provider: str
+) -> None:
+    """Snapshot ``dict(vars(cls))`` of every target owner and every response / stream / item / helper class (and
+    their bases) before init(); init(), the same real calls over the fake server, shutdown(): every class holds
+    the same keys, each bound to the very same object. Nothing of ours is left on (or was ever put on) a class."""
+    report = h.finish(processes[f"vars:{provider}"])
+    assert "Traceback" not in report["_stderr"], report["_stderr"]
+    skipped = report["skipped"]
+    assert len(skipped) <= report["modules"] // 4, f"most target modules must import: {skipped}"
+    if not skipped:
+        spec = {"openai": _openai.SPEC, **_other_specs()}[provider]
+        assert report["targets"] == len(spec.targets)
+    assert report["sdk_classes"] >= MIN_SDK_CLASSES[provider], report
+    assert report["unexpected_impacts"] == [], "uninstrumented calls carry impacts: the snapshot is not pristine"
+    assert report["not_wrapped"] == [], f"not installed(...) while instrumented: {report['not_wrapped']}"
+    assert report["without_impacts"] == [] and report["impacts_none"] == [], (
+        "instrumented calls not measured: the snapshot would cover nothing we touched",
+        report["without_impacts"],
+        report["impacts_none"],
+    )
+    assert report["not_snapshotted"] == [], f"classes touched while instrumented but not snapshotted: {report}"
+    assert report["still_wrapped"] == [], f"still installed(...) after shutdown(): {report['still_wrapped']}"
+    changed = [
+        f"{name}: " + ", ".join(f"{kind} {keys}" for kind, keys in changes.items() if keys)
+        for name, changes in report["changed"].items()
+    ]
+    assert not changed, f"{len(changed)} of {report['classes']} classes differ after shutdown():\n" + "\n".join(changed)
+
+
+def _other_specs() -> dict[str, Any]:
+    from genai_footprint._instrument import _anthropic, _mistralai
+
+    return {"anthropic": _anthropic.SPEC, "mistralai": _mistralai.SPEC}
 
 
 # -- in-process: init() arguments and version gating ------------------------------------------------------
@@ -331,8 +387,8 @@ def test_untested_version_patches_nothing_with_one_warning(
     openai_version(version)
     caplog.set_level(logging.DEBUG, logger="genai_footprint")
     gf.init(providers=providers)
-    assert "openai" not in _setup.instrumentor().enabled
-    assert not [p for p in _setup.instrumentor().patched() if p.startswith("openai")]
+    assert "openai" not in instrumentor().enabled
+    assert not [p for p in instrumentor().patched() if p.startswith("openai")]
     warnings = [w for w in _warnings(caplog) if "openai" in w]
     assert len(warnings) == 1, warnings
     assert version in warnings[0] and ">=3.54,<4" in warnings[0]
@@ -343,7 +399,7 @@ def test_tested_version_is_instrumented(openai_version: Any, caplog: pytest.LogC
     openai_version(version)
     caplog.set_level(logging.WARNING, logger="genai_footprint")
     gf.init(providers=["openai"])
-    assert _setup.instrumentor().enabled == {"openai"}
+    assert instrumentor().enabled == {"openai"}
     assert _warnings(caplog) == []
 
 
@@ -351,7 +407,7 @@ def test_untested_version_strict_raises(openai_version: Any) -> None:
     openai_version("4.1.0")
     with pytest.raises(InstrumentationError, match=r"4\.1\.0.*>=3\.54,<4"):
         gf.init(providers=["openai"], strict=True)
-    assert _setup.instrumentor().patched() == []
+    assert instrumentor().patched() == []
     assert issubclass(InstrumentationError, gf.GenAIFootprintError)
 
 
@@ -363,12 +419,12 @@ def test_copied_spec_outside_tested_range(caplog: pytest.LogCaptureFixture) -> N
     caplog.set_level(logging.DEBUG, logger="genai_footprint")
     inst = _fresh(tested=((1,), (2,)))
     try:
-        inst.init(["openai"], Settings())
+        inst.init(InstrumentationSettings(providers=("openai",)))
         assert inst.patched() == [] and inst.enabled == frozenset()
         (warning,) = _warnings(caplog)
         assert importlib.metadata.version("openai") in warning and ">=1,<2" in warning
         with pytest.raises(InstrumentationError, match=r">=1,<2"):
-            inst.init(["openai"], Settings(strict=True))
+            inst.init(InstrumentationSettings(providers=("openai",), strict=True))
     finally:
         inst.shutdown()
 
@@ -377,11 +433,11 @@ def test_named_provider_not_installed(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="genai_footprint")
     inst = _fresh(import_name="genai_footprint_no_such_sdk")
     try:
-        inst.init(["openai"], Settings())
+        inst.init(InstrumentationSettings(providers=("openai",)))
         (warning,) = _warnings(caplog)
         assert "not installed" in warning and "openai" in warning
         with pytest.raises(InstrumentationError, match="not installed"):
-            inst.init(["openai"], Settings(strict=True))
+            inst.init(InstrumentationSettings(providers=("openai",), strict=True))
         assert inst.patched() == []
     finally:
         inst.shutdown()
@@ -391,8 +447,8 @@ def test_all_providers_skips_missing_sdk_silently(caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.DEBUG, logger="genai_footprint")
     inst = _fresh(import_name="genai_footprint_no_such_sdk")
     try:
-        inst.init(None, Settings())
-        inst.init(None, Settings(strict=True))  # strict applies to named providers only
+        inst.init(InstrumentationSettings())
+        inst.init(InstrumentationSettings(strict=True))  # strict applies to named providers only
         assert _warnings(caplog) == []
         assert inst.patched() == [] and inst.enabled == frozenset()
     finally:
@@ -403,7 +459,7 @@ def test_bad_zone_names_the_argument_and_patches_nothing() -> None:
     with pytest.raises(InvalidInputError) as info:
         gf.init(zone="XXX")
     assert info.value.argument == "zone" and "XXX" in str(info.value)
-    assert _setup.instrumentor().patched() == [] and _setup.current_runtime() is None
+    assert instrumentor().patched() == [] and _setup.current_runtime() is None
     with pytest.raises(InvalidInputError) as info:
         gf.init(providers=[42])  # type: ignore[list-item]
     assert info.value.argument == "providers"
@@ -414,14 +470,14 @@ def test_unknown_provider_warns_or_raises(caplog: pytest.LogCaptureFixture) -> N
     gf.init(providers=["nope"])
     (warning,) = _warnings(caplog)
     assert "'nope'" in warning and "openai" in warning
-    assert _setup.instrumentor().patched() == []
+    assert instrumentor().patched() == []
     with pytest.raises(InstrumentationError, match="'nope'"):
         gf.init(providers=["nope"], strict=True)
 
 
 def test_provider_aliases() -> None:
     gf.init(providers=["Azure"])
-    assert _setup.instrumentor().enabled == {"openai"}
+    assert instrumentor().enabled == {"openai"}
 
 
 # -- the public surface -------------------------------------------------------------------------------------
@@ -500,22 +556,37 @@ def test_a_replaced_method_called_without_its_instance_raises_the_sdk_error() ->
     assert str(instrumented.value) == str(plain.value)
 
 
-def test_record_builders_set_every_field_as_the_dataclass_init_does() -> None:
-    """The request path builds Call / Observation / CallEvent without their __init__; every field must be set,
-    to what the dataclass itself would hold (a field added later and forgotten in a builder fails here)."""
-    from genai_footprint._instrument import _spec
+def test_a_listener_event_carries_every_field_of_the_call() -> None:
+    """The event a listener gets holds what the call told us, every field of it (a field added to ``CallEvent``
+    and forgotten here, or left unset by the runtime, fails), and the very ``Impacts`` the response carries."""
+    from genai_footprint._events import CallEvent
 
-    endpoint = _openai.CHAT
-    settings = Settings(zone="FRA")
-    built = _spec.new_call(endpoint, settings, {"model": "gpt-4o-mini", "stream": True}, "USA")
-    expected = _spec.Call("openai", endpoint, settings, "gpt-4o-mini", True, "USA", start=built.start)
-    assert built == expected
-    assert {f.name for f in dataclasses.fields(_spec.Call)} == set(_spec.Call.__slots__)
-
-    seen = _spec.observation("gpt-4o-mini-2024-07-18", 12, "tiktoken", "SWE", ["a", "b"])
-    assert seen == _spec.Observation("gpt-4o-mini-2024-07-18", 12, "tiktoken", "SWE", ["a", "b"])
-
-    values = (1.5, "openai", "a", "b", "c", "FRA", 3.0, "usage", 0.2, None, False, ("run",), None)
-    event = _spec.call_event(*values)
-    assert event == _spec.CallEvent(*values)
-    assert dataclasses.astuple(event) == values  # every field, in order
+    gf.init(providers=["openai"], zone="FRA")
+    runtime = _setup.current_runtime()
+    assert runtime is not None
+    events: list[CallEvent] = []
+    runtime.listeners = (events.append,)
+    with gf.track("outer"), gf.track("inner"):
+        response = h.client().chat.completions.create(model=h.MODEL, messages=h.MESSAGES)
+    (event,) = events
+    impacts = response.impacts
+    assert isinstance(event, CallEvent) and event.impacts is impacts and impacts is not None
+    expected = {
+        "provider": "openai",
+        "model_requested": h.MODEL,
+        "model_served": h.SERVED,
+        "model_resolved": impacts.inputs.model_resolved,
+        "zone": "FRA",
+        "output_tokens": 7.0,
+        "tokens_source": "usage",
+        "latency_s": impacts.inputs.latency_s,
+        "ttft_s": None,
+        "stream": False,
+        "trackers": ("outer", "inner"),
+        "impacts": impacts,
+    }
+    fields = {f.name for f in dataclasses.fields(CallEvent)}
+    assert fields - {"timestamp"} == set(expected), "a CallEvent field this test does not check"
+    assert {name: getattr(event, name) for name in expected} == expected
+    assert event.model_resolved is not None and event.model_resolved.startswith(h.MODEL)
+    assert event.latency_s > 0 and abs(event.timestamp - time.time()) < 60

@@ -24,7 +24,7 @@ from mistral_fakes import (
 import genai_footprint
 from genai_footprint import Impacts, _setup
 from genai_footprint._instrument import _mistralai, _tokens
-from genai_footprint._instrument._runtime import installed
+from genai_footprint._instrument._wrappers import installed
 
 pytest.importorskip("mistralai.client")
 
@@ -324,6 +324,7 @@ def test_the_very_object(call: Callable[[Any], Any], kind: str, server: FakeMist
     assert repr(result) == repr(plain)
     assert str(result) == str(plain)
     assert "impacts" not in (getattr(result, "__pydantic_extra__", None) or {})
+    assert "impacts" in vars(result) and "impacts" not in vars(type(result))  # on the instance, never its class
 
 
 def test_stream_events_are_the_sdks(server: FakeMistral) -> None:
@@ -738,15 +739,14 @@ def test_a_failing_server_read_loses_only_the_hint(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(_mistralai, "_zone_of", broken)
-    monkeypatch.setattr(_mistralai, "_ZONES", {})
     result = client.chat.complete(messages=MESSAGES)
     assert result.impacts.inputs.zone == "SWE"
     assert result.impacts.inputs.output_tokens == COMPLETION_TOKENS
 
 
 def test_chunk_observer_reads_odd_chunks_once_each() -> None:
-    # The observer reads the chat shape flat and falls back to a defensive reading for anything else; a chunk
-    # that fails half-way through the flat reading must not leave its text counted twice.
+    # Chunks of odd shapes (a delta without tool_calls, an event without data): each chunk's text is counted
+    # once, in order, and the usage it reports is kept.
     from types import SimpleNamespace as NS
 
     observer = _mistralai._CompletionStreamObserver(None)
@@ -769,8 +769,8 @@ def test_chunk_observer_reads_odd_chunks_once_each() -> None:
 
 
 def test_chunk_observer_keeps_the_last_usage_reported() -> None:
-    # Usage is read from the last chat-shaped chunk when the stream ends, and before any odd chunk is read, so
-    # reports count in the order they came: the last one wins, none is lost or summed.
+    # Usage reports count in the order they came, whatever the chunks' shape: the last one wins, none is lost
+    # or summed.
     from types import SimpleNamespace as NS
 
     def usage(tokens: int) -> Any:
@@ -780,13 +780,13 @@ def test_chunk_observer_keeps_the_last_usage_reported() -> None:
         delta = NS(content="x", tool_calls=None)
         return NS(data=NS(model="m", choices=[NS(delta=delta)], usage=None if tokens is None else usage(tokens)))
 
-    def odd(tokens: int | None) -> Any:  # a delta without tool_calls: read defensively
+    def odd(tokens: int | None) -> Any:  # a delta without tool_calls
         return NS(data=NS(model="m", choices=[NS(delta=NS(content="y"))], usage=tokens and usage(tokens)))
 
     for events, tokens in (
         ([chat(None), chat(5)], 5),
         ([chat(5), odd(None)], 5),
-        ([chat(5), odd(7)], 7),  # the chat chunk's usage is read before the odd chunk's
+        ([chat(5), odd(7)], 7),
         ([chat(5), odd(7), chat(9)], 9),
         ([chat(None), chat(None)], None),
     ):

@@ -23,6 +23,7 @@ import genai_footprint as gf
 import genai_footprint._estimate
 import genai_footprint._registry
 from genai_footprint import _setup
+from genai_footprint._export._pipeline import ExportPipeline
 from genai_footprint._impacts import Impacts
 from genai_footprint._instrument import _openai, _runtime, _tokens
 
@@ -40,7 +41,6 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runtime = _setup.current_runtime()
     if runtime is not None:
         runtime.listeners = ()
-        runtime.sinks = ()
     gf.shutdown()
 
 
@@ -49,13 +49,16 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 
 def _estimation_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every estimation entry point the runtime may use, and no cached preparation to skip them.
-    for name in ("_estimate", "prepare", "compute", "compute_positional"):
-        if hasattr(genai_footprint._estimate, name):
-            monkeypatch.setattr(genai_footprint._estimate, name, _boom)
-    registry = genai_footprint._registry.get_registry()
-    if isinstance(getattr(registry, "prepared", None), dict):
-        monkeypatch.setattr(registry, "prepared", {})
+    # Every estimation entry point the runtime reaches through the module (prepared_for_model is the cached
+    # preparation: patched, no cache can skip it).
+    for name in ("prepare", "prepared_for_model", "compute"):
+        monkeypatch.setattr(genai_footprint._estimate, name, _boom)
+
+
+def _registry_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The registry, under every name the runtime may reach it by.
+    for module in (genai_footprint._registry, genai_footprint._estimate):
+        monkeypatch.setattr(module, "get_registry", _boom)
 
 
 def _listener_raises(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,10 +67,17 @@ def _listener_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime.listeners = (_boom,)
 
 
-def _sink_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+class _Exporter:
+    def export(self, records: Any) -> None:
+        pass
+
+
+def _export_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The export pipeline init() attaches as a listener, failing on the request path (where it queues).
+    gf.init(providers=["openai"], exporters=[_Exporter()])
     runtime = _setup.current_runtime()
-    assert runtime is not None
-    runtime.sinks = (_boom,)  # where init() attaches the export pipeline
+    assert runtime is not None and runtime.listeners, "init(exporters=...) attaches no listener"
+    monkeypatch.setattr(ExportPipeline, "_queue", _boom)
 
 
 # Each stage of the instrumentation, made to raise; applied after init().
@@ -77,11 +87,11 @@ STAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "stream_observer": lambda mp: mp.setattr(_openai.ChatCompletions, "stream_observer", _boom),
     "on_item": lambda mp: mp.setattr(_openai._ChoicesStreamObserver, "on_item", _boom),
     "observer_result": lambda mp: mp.setattr(_openai._ChoicesStreamObserver, "result", _boom),
-    "complete": lambda mp: mp.setattr(_runtime.Runtime, "complete", _boom),
-    "get_registry": lambda mp: mp.setattr(genai_footprint._registry, "get_registry", _boom),
+    "finish": lambda mp: mp.setattr(_runtime.Runtime, "finish", _boom),
+    "get_registry": _registry_raises,
     "estimate": _estimation_raises,
     "listener": _listener_raises,
-    "sink": _sink_raises,
+    "export": _export_raises,
 }
 STREAM_ONLY = {"stream_observer", "on_item", "observer_result"}
 CALL_ONLY = {"observe"}

@@ -14,6 +14,7 @@ import inspect
 import logging
 import math
 import threading
+import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from openai_fakes import (
 )
 
 import genai_footprint
-from genai_footprint._instrument import _openai, _runtime, _tokens
+from genai_footprint._instrument import _helpers, _openai, _runtime, _streams, _tokens, _wrappers
 from genai_footprint._instrument._runtime import Runtime
 from genai_footprint._instrument._wrappers import installed
 from genai_footprint._setup import current_runtime
@@ -218,6 +219,7 @@ def assert_same_object(instrumented: Any, baseline: Any, cls: type) -> None:
     assert repr(instrumented) == repr(baseline)
     assert instrumented._request_id == baseline._request_id == REQUEST_ID
     assert not hasattr(baseline, "impacts")
+    assert "impacts" in vars(instrumented) and "impacts" not in vars(cls)  # on the instance, never its class
 
 
 # -- 1. chat.completions.create ---------------------------------------------------------------------------
@@ -559,11 +561,12 @@ async def test_stream_early_break_then_garbage_collected(
 
 
 class Clock:
-    """``perf_counter`` as seen by the runtime: the real one plus an offset a test moves forward."""
+    """``perf_counter`` as seen by the instrumentation: the real one plus an offset a test moves forward.
+
+    ``Call.start`` reads the real clock (its default factory is bound when ``_spec`` is imported); the offset
+    starts at 0, so a call that starts before the test moves the clock is measured from the same origin."""
 
     def __init__(self) -> None:
-        import time
-
         self._real = time.perf_counter
         self.offset = 0.0
 
@@ -578,11 +581,18 @@ class Clock:
         return on_event
 
 
+# Every module that reads the clock while a call runs: a plain call's end and a raw response's parse()
+# (_wrappers), a stream's first item and end (_streams), a helper request's start (_helpers) and the event
+# timestamp (_runtime, which also reads the wall clock).
+CLOCK_READERS = (_wrappers, _streams, _runtime)
+
+
 @pytest.fixture
 def clock(fp: Footprint, monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(_runtime, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
-    fp.init()  # the wrappers read the clock when they are made
+    moved = types.SimpleNamespace(perf_counter=clock.perf_counter, time=time.time)
+    for module in CLOCK_READERS:
+        monkeypatch.setattr(module, "time", moved)
     return clock
 
 
@@ -1386,11 +1396,8 @@ async def test_azure_stream_helper_reads_the_serving_region(fp: Footprint, serve
     assert server.last.body["stream_options"] == {"include_usage": True}
 
 
-async def test_async_helper_latency_starts_when_the_manager_is_entered(
-    clock: Clock, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_async_helper_latency_starts_when_the_manager_is_entered(clock: Clock, server: FakeOpenAI) -> None:
     # The async helper makes its create() awaitable in stream(); the request is sent on entering the manager.
-    monkeypatch.setattr(_common, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     manager = server.async_client().chat.completions.stream(model=REQUESTED, messages=MESSAGES)
     clock.offset += 100.0
     helped = await use_helper(manager, "async", "final")

@@ -275,7 +275,7 @@ TARGETS = (
 #
 # stream() sends its request without create(): the manager's __enter__ posts it and hands the raw event stream
 # to a new MessageStream, whose text_stream, iteration, until_done() and get_final_message() all read it. The
-# shared helper seams (``_common``) give the MessageStream a proxy of that raw stream; at its end the impacts go
+# shared helper seams (``_helpers``) give the MessageStream a proxy of that raw stream; at its end the impacts go
 # on the raw stream, the MessageStream and its final message (``current_message_snapshot``, the very object
 # ``get_final_message()`` returns). MessageStream.close() closes the raw stream, so no close seam is needed.
 

@@ -297,7 +297,7 @@ TARGETS = (
 #
 # chat.completions.stream() / responses.stream() build their request on create(stream=True) and hand its raw
 # stream to a ChatCompletionStream / ResponseStream when the manager is entered. The shared helper seams
-# (``_common``) make that create() pass through inside the helper's call and give the helper stream a proxy of
+# (``_helpers``) make that create() pass through inside the helper's call and give the helper stream a proxy of
 # its raw stream, so the call is measured once and its impacts go on the raw stream and the helper stream.
 # Two seams more than Anthropic's: the helper's close() closes the HTTP response, not the raw stream, so it
 # ends the call itself; get_final_completion() builds a new ParsedChatCompletion on each call, so the final

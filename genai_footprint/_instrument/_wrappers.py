@@ -104,7 +104,7 @@ def call_wrapper(target: Target, runtime: Runtime) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def result_kind(cls: type) -> Literal["stream", "raw", "response"]:
+def result_kind(cls: type[object]) -> Literal["stream", "raw", "response"]:
     """What an SDK call returned, told by its class: a stream (an iterator; pydantic models have ``__iter__``
     but no ``__next__``), a raw response (``with_raw_response`` / ``with_streaming_response``: the HTTP response,
     parsed on demand by ``parse()``), or a response. Cached: the checks miss through pydantic's metaclass, which
@@ -119,7 +119,7 @@ def result_kind(cls: type) -> Literal["stream", "raw", "response"]:
 def after(runtime: Runtime, call: Call, result: Any, end: float) -> Any:
     """Annotate ``result`` (or proxy it, for a stream); never raises."""
     try:
-        kind = result_kind(type(result))
+        kind = result_kind(type(result))  # type: ignore[arg-type]  # (mypy takes no class for Hashable)
         if kind == "raw":
             # Until the body has been read (with_streaming_response reads it in parse()), the call has not ended.
             body_read = bool(getattr(getattr(result, "http_response", None), "is_closed", True))
