@@ -1,6 +1,7 @@
-"""Offline OpenAI fakes for the lifecycle and never-break tests: the real SDK over ``httpx2.MockTransport``.
+"""Offline OpenAI fakes for the lifecycle and never-break tests (the real SDK over ``httpx2.MockTransport``),
+and ``class_vars_report``: what init(), calls and shutdown() leave on every SDK class they touch.
 
-Importing this module imports neither ``openai`` nor ``genai_footprint``: subprocess scripts use it to set up
+Importing this module imports neither an SDK nor ``genai_footprint``: subprocess scripts use it to set up
 an import ordering before the SDK is loaded.
 """
 

@@ -15,9 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import genai_footprint as gf
+from genai_footprint._criteria import UNITS
 from genai_footprint._export._otel import OTelExporter, otel_span_hook
 from genai_footprint._export._pipeline import ExportPipeline, build_exporter
-from genai_footprint._criteria import UNITS
 from genai_footprint._export._record import CRITERIA, to_record
 from genai_footprint._setup import current_runtime
 

@@ -584,7 +584,7 @@ class Clock:
 # Every module that reads the clock while a call runs: a plain call's end and a raw response's parse()
 # (_wrappers), a stream's first item and end (_streams), a helper request's start (_helpers) and the event
 # timestamp (_runtime, which also reads the wall clock).
-CLOCK_READERS = (_wrappers, _streams, _runtime)
+CLOCK_READERS = (_wrappers, _streams, _helpers, _runtime)
 
 
 @pytest.fixture

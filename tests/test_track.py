@@ -23,8 +23,7 @@ import openai
 import pytest
 
 import genai_footprint as gf
-from genai_footprint import _estimate, _track
-from genai_footprint._impacts import ALL_KEYS, Impacts, flat_bounds, range_at
+from genai_footprint._impacts import ALL_KEYS, Impacts, range_at
 from genai_footprint._instrument import _tokens
 
 MINI = "gpt-4o-mini"
@@ -135,8 +134,9 @@ async def achat(client: openai.AsyncOpenAI, tokens: int, model: str = MINI) -> A
 # -- checks ---------------------------------------------------------------------------------------------
 
 
-def _pending_bounds(impacts: Impacts) -> bool:
-    return type(impacts.__pydantic_private__["_bounds"]) is not tuple  # type: ignore[index]
+def flat_bounds(impacts: Impacts) -> tuple[float, ...]:
+    """Every bound of ``impacts``, in ``ALL_KEYS`` order (min then max)."""
+    return tuple(bound for key in ALL_KEYS for bound in (range_at(impacts, key).min, range_at(impacts, key).max))
 
 
 def impacts_of(responses: Sequence[Any]) -> list[Impacts]:
@@ -192,7 +192,7 @@ def _sized_state(run: gf.Run) -> dict[str, int]:
                 sizes[f"{prefix}{name}"] = len(value)
             if isinstance(value, dict):
                 for key, item in value.items():
-                    if hasattr(item, "__slots__"):
+                    if hasattr(item, "__slots__") or hasattr(item, "__dict__"):
                         visit(f"{prefix}{name}[{key}].", item)
             elif hasattr(value, "__slots__") and not isinstance(value, (str, tuple, type(run._lock))):
                 visit(f"{prefix}{name}.", value)
@@ -686,8 +686,9 @@ def test_memory_is_per_model_not_per_call(client: openai.OpenAI) -> None:
     assert run.calls == 2000
     assert run.impacts is not None and run.impacts.calls == 2000
     assert math.isclose(run.impacts.energy.max, energy, rel_tol=1e-9)
-    assert len(run._sums) == 1  # one model, one serving zone: one kernel's sums
+    assert list(run._by_model) == [f"openai/{MINI_SERVED}"]  # one model: one running total
     assert _sized_state(run) == sizes_early  # no list, dict, set or queue grew with the calls
+    assert sizes_early[f"_by_model[openai/{MINI_SERVED}].sums"] == 16  # the running totals were looked into
 
 
 def test_totals_are_the_sums_of_the_calls_bounds_with_reads_in_between(client: openai.OpenAI) -> None:
@@ -713,17 +714,14 @@ def test_totals_are_the_sums_of_the_calls_bounds_with_reads_in_between(client: o
     assert by_model[f"openai/{BIG_SERVED}"].calls == models.count(BIG)
 
 
-def test_computed_and_pending_bounds_add_into_one_model_total(client: openai.OpenAI) -> None:
-    # An instrumented call's bounds stay pending (the tracker sums its tokens and times); estimates made by
-    # hand and read before Run.add carry computed bounds (added bound by bound). Both land in one total.
+def test_instrumented_and_hand_added_estimates_add_into_one_model_total(client: openai.OpenAI) -> None:
+    # Instrumented calls are added when they end; estimates made by hand are added with Run.add. Both land in
+    # the one total of their resolved model.
     by_hand = [gf.estimate("openai", MINI_SERVED, output_tokens=n, latency_s=0.5 + n / 100) for n in (10, 250, 4000)]
-    assert [impacts.energy.max > 0 for impacts in by_hand] == [True] * 3  # reading computes the bounds
     with gf.track("mixed") as run:
         responses = [chat(client, n) for n in (3, 40, 700)]
         for impacts in by_hand:
             run.add("openai", MINI, impacts)
-    assert all(_pending_bounds(r.impacts) for r in responses)  # the tracker did not compute them
-    assert not any(_pending_bounds(impacts) for impacts in by_hand)
     parts = [*impacts_of(responses), *by_hand]
     assert run.calls == 6
     assert list(run.by_model) == [f"openai/{MINI_SERVED}"]
@@ -731,40 +729,119 @@ def test_computed_and_pending_bounds_add_into_one_model_total(client: openai.Ope
     assert_same_total(run.impacts, parts)
 
 
-def test_many_kernels_are_settled_into_model_totals(client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Each serving zone has its own kernel; past MAX_KERNELS, a run turns its sums into bounds and starts
-    # afresh, so a long run under a changing live grid intensity stays bounded and its totals stay right.
-    monkeypatch.setattr(_track, "MAX_KERNELS", 2)
+def test_one_model_served_from_many_zones_keeps_one_total(client: openai.OpenAI) -> None:
+    # The serving zone changes between calls (here by re-initialising; a live grid intensity does the same):
+    # the run still keeps one running total per model, and it is right.
     zones = ["FRA", "DEU", "SWE", "POL", "FRA"]
     with gf.track("zones") as run:
         responses = []
         for i, zone in enumerate(zones):
             gf.init(providers=["openai"], zone=zone)
             responses.append(chat(client, 10 + i))
-            assert len(run._sums) <= 2
+            assert len(run._by_model) == 1
     gf.init(providers=["openai"])
     assert [r.impacts.inputs.zone for r in responses] == zones
+    assert len({r.impacts.inputs.mix.gwp for r in responses}) == 4  # the zones really differ
     assert run.calls == len(zones)
     assert_same_total(run.impacts, impacts_of(responses))
     assert_same_total(run.by_model[f"openai/{MINI_SERVED}"], impacts_of(responses))
 
 
-def test_kernel_sums_are_the_bounds_of_summed_tokens_and_times() -> None:
-    # The property the tracker relies on: the methodology's bounds are linear in tokens and generation time.
-    prepared = _estimate.prepare("openai", MINI)
-    kernel = prepared.kernel
-    times, at_times = kernel.__dict__["linear"]
-    calls = [(n, None if n % 3 == 0 else n / 37) for n in range(1, 400, 7)]
-    for tokens, latency in calls:
-        assert at_times(tokens, *times(tokens, latency)) == kernel(tokens, latency)  # bit for bit
-    summed = at_times(
-        sum(t for t, _ in calls),
-        math.fsum(times(t, lat)[0] for t, lat in calls),
-        math.fsum(times(t, lat)[1] for t, lat in calls),
-    )
-    assert_exact_sums(summed, [kernel(t, lat) for t, lat in calls])
-    # The cap matters here: some calls are capped by their measured latency, some are not.
-    assert {times(t, lat)[1] == lat for t, lat in calls if lat is not None} == {True, False}
+def assert_fsum_total(total: Impacts | None, parts: Sequence[Impacts], label: str) -> None:
+    """Every bound of ``total`` (all 13 ranges) within 1e-12 relative of the exact ``fsum`` of the parts'."""
+    assert total is not None, label
+    assert total.calls == len(parts), label
+    assert total.inputs is None, label
+    for key in ALL_KEYS:
+        got = range_at(total, key)
+        assert got.unit == range_at(parts[0], key).unit, (label, key)
+        for bound in ("min", "max"):
+            want = math.fsum(getattr(range_at(p, key), bound) for p in parts)
+            value = getattr(got, bound)
+            assert want > 0, (label, key, bound)  # a real figure, not a sum of zeros
+            assert math.isclose(value, want, rel_tol=1e-12, abs_tol=0.0), (label, key, bound, value, want)
+
+
+def test_twenty_thousand_added_estimates_total_exactly_per_model_and_overall() -> None:
+    import random
+
+    rng = random.Random(20_000)
+    models = [("openai", MINI), ("openai", BIG), ("anthropic", "claude-3-5-haiku-latest")]
+    run = gf.Run("many", ())
+    added: dict[str, list[Impacts]] = {}
+    for i in range(20_000):
+        provider, model = models[i % 3] if i % 7 else models[rng.randrange(3)]
+        # Tokens over six orders of magnitude; latencies unknown, tiny (capping the time) or long.
+        tokens = rng.choice([0, 1, 2, 17]) if i % 11 == 0 else int(10 ** rng.uniform(0, 6))
+        latency = None if i % 5 == 0 else 10 ** rng.uniform(-4, 3)
+        impacts = gf.estimate(provider, model, output_tokens=tokens, latency_s=latency)
+        assert impacts.inputs is not None
+        run.add(provider, model, impacts)
+        added.setdefault(f"{provider}/{impacts.inputs.model_resolved}", []).append(impacts)
+    assert len(added) == 3 and all(len(parts) > 5000 for parts in added.values())
+    by_model = run.by_model
+    assert set(by_model) == set(added)
+    for key, parts in added.items():
+        assert_fsum_total(by_model[key], parts, key)
+    everything = [p for parts in added.values() for p in parts]
+    assert run.calls == run.estimated_calls == len(everything) == 20_000
+    assert_fsum_total(run.impacts, everything, "run")
+    assert_fsum_total(sum(by_model.values()), everything, "sum of by_model")
+
+
+def test_a_huge_call_does_not_swallow_a_hundred_thousand_small_ones() -> None:
+    # Added one by one to the huge call's running total, each small call is about half a unit in its last place
+    # or less: plain float addition loses (or rounds up) nearly all of them and ends more than 1e-12 away from the
+    # exact sum, on every bound. The tracker's totals stay within 1e-12.
+    huge = gf.estimate("openai", MINI, output_tokens=1.6e17, latency_s=None)
+    small = [gf.estimate("openai", MINI, output_tokens=n, latency_s=None) for n in (1, 2)]
+    parts = [huge, *(small[i % 2] for i in range(100_000))]
+    for key in ALL_KEYS:
+        for bound in ("min", "max"):
+            values = [getattr(range_at(p, key), bound) for p in parts]
+            plain = 0.0
+            for value in values:
+                plain += value
+            exact = math.fsum(values)
+            assert abs(plain - exact) > 1e-12 * exact, (key, bound)  # the test can tell plain addition apart
+    run = gf.Run("skewed", ())
+    for impacts in parts:
+        run.add("openai", MINI, impacts)
+    assert_fsum_total(run.impacts, parts, "run")
+    assert huge.inputs is not None
+    assert list(run.by_model) == [f"openai/{huge.inputs.model_resolved}"]
+    assert_fsum_total(run.by_model[f"openai/{huge.inputs.model_resolved}"], parts, "by_model")
+
+
+def test_two_thousand_instrumented_calls_total_exactly(server: Server) -> None:
+    client, aclient = server.client(), server.async_client()
+
+    async def streamed(count: int) -> list[Any]:
+        streams = []
+        for i in range(count):
+            model = BIG if i % 2 else MINI
+            stream = await aclient.chat.completions.create(
+                model=model, messages=ask((i * 7919) % 50_000 + 1), stream=True, stream_options={"include_usage": True}
+            )
+            async for _ in stream:
+                pass
+            streams.append(stream)
+        return streams
+
+    with gf.track("instrumented") as run:
+        responses = [
+            chat(client, (i * 104_729) % 100_000 + i % 13, model=BIG if i % 3 == 0 else MINI) for i in range(1800)
+        ]
+        responses += asyncio.run(streamed(200))
+    parts = impacts_of(responses)
+    assert len({p.inputs.output_tokens for p in parts}) > 1500
+    assert len({p.inputs.latency_s for p in parts}) > 1500  # real, measured latencies
+    keys = [f"openai/{p.inputs.model_resolved}" for p in parts]
+    by_model = run.by_model
+    assert set(by_model) == set(keys) == {f"openai/{MINI_SERVED}", f"openai/{BIG_SERVED}"}
+    for key, total in by_model.items():
+        assert_fsum_total(total, [p for p, k in zip(parts, keys, strict=True) if k == key], key)
+    assert_fsum_total(run.impacts, parts, "run")
 
 
 def test_adds_from_many_threads_while_others_read_lose_nothing() -> None:

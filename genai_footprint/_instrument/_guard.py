@@ -6,6 +6,7 @@ its class), and the instrumented call in progress in this thread or task."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -40,12 +41,24 @@ def guarded(where: str, function: Callable[..., T], *args: Any, default: T) -> T
         return default
 
 
+@functools.lru_cache(maxsize=256)
+def _declares_impacts(cls: type[object]) -> bool:
+    """Whether ``cls`` has an ``impacts`` of its own (a class attribute or property, a pydantic or dataclass
+    field): then an instance's ``impacts`` is not ours to set. Cached, as ``_wrappers.result_kind``."""
+    return (
+        hasattr(cls, IMPACTS_ATTRIBUTE)
+        or IMPACTS_ATTRIBUTE in (getattr(cls, "__pydantic_fields__", None) or ())
+        or IMPACTS_ATTRIBUTE in (getattr(cls, "__dataclass_fields__", None) or ())
+    )
+
+
 def attach(obj: Any, impacts: Impacts | None) -> None:
     """Put ``impacts`` in ``obj``'s instance dict, as ``object.__setattr__`` would: past pydantic's
     ``__setattr__`` (which refuses unknown fields on some SDKs), leaving its fields, ``model_dump()``, ``==``
-    and ``repr`` untouched. Never raises."""
+    and ``repr`` untouched. An object whose class has an ``impacts`` of its own is left alone. Never raises."""
     try:
-        object.__setattr__(obj, IMPACTS_ATTRIBUTE, impacts)
+        if not _declares_impacts(type(obj)):  # type: ignore[arg-type]  # (mypy takes no class for Hashable)
+            object.__setattr__(obj, IMPACTS_ATTRIBUTE, impacts)
     except Exception:
         internal_error("attach")
 
@@ -53,7 +66,7 @@ def attach(obj: Any, impacts: Impacts | None) -> None:
 def attach_none(obj: Any) -> None:
     """After a failure of ours: ``obj.impacts`` reads None rather than raising AttributeError."""
     try:
-        if IMPACTS_ATTRIBUTE not in getattr(obj, "__dict__", {}):
+        if IMPACTS_ATTRIBUTE not in getattr(obj, "__dict__", {}) and not _declares_impacts(type(obj)):  # type: ignore[arg-type]
             object.__setattr__(obj, IMPACTS_ATTRIBUTE, None)
     except Exception:
         internal_error("attach")

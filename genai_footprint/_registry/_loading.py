@@ -110,7 +110,7 @@ class Registry:
         self._lock = threading.Lock()
         self.revision = 0  # counts register_model() calls: what is derived from the rows is good for one revision
         self._file_models: dict[tuple[str, str], ModelRow] = {}
-        self._lookup: tuple[dict[tuple[str, str], ModelRow], dict[tuple[str, str], ModelRow | None]] = ({}, {})
+        self._index: dict[tuple[str, str], ModelRow] = {}  # (provider, lower-case name or alias) -> row
         self._runtime: dict[tuple[str, str], ModelRow] = {}
         for row in _rows(models_path, ModelRow, models_file.models, "name"):
             self._check_model(models_path, row)
@@ -159,9 +159,7 @@ class Registry:
     def _rebuild_index(self) -> None:
         index = dict(self._file_models)
         index.update(self._runtime)
-        # Swapped as one object, so a lookup racing with register_model() never caches a stale answer
-        # into the new index's cache.
-        self._lookup = (index, {})
+        self._index = index  # swapped as one object: a lookup racing with register_model() sees one or the other
 
     def add_model(self, row: ModelRow) -> None:
         self._check_model("register_model()", row)
@@ -178,29 +176,17 @@ class Registry:
 
     def models(self, provider: str | None = None) -> list[ModelRow]:
         seen: dict[int, ModelRow] = {}
-        for (prov, _), row in sorted(self._lookup[0].items()):
+        for (prov, _), row in sorted(self._index.items()):
             if provider is None or prov == provider:
                 seen.setdefault(id(row), row)
         return sorted(seen.values(), key=lambda r: (r.provider, r.name))
 
     def names(self, provider: str | None = None) -> list[str]:
-        return sorted(name for (prov, name) in self._lookup[0] if provider is None or prov == provider)
+        return sorted(name for (prov, name) in self._index if provider is None or prov == provider)
 
     def resolve(self, provider: str, model: str) -> ModelRow | None:
         """The row for ``model`` served by ``provider``, or None. Never guesses across model families."""
-        index, cache = self._lookup
-        key = (provider, model)
-        try:
-            return cache[key]
-        except KeyError:
-            pass
-        row = self._resolve(index, provider, model)
-        if len(cache) > 4096:  # unknown names from many sources must not grow memory forever
-            cache.clear()
-        cache[key] = row
-        return row
-
-    def _resolve(self, index: dict[tuple[str, str], ModelRow], provider: str, model: str) -> ModelRow | None:
+        index = self._index
         for key in candidates(self.provider_names, provider, model):
             row = index.get(key)
             if row is not None:
