@@ -208,10 +208,10 @@ def from_parts(
     (energy and water are usage only)."""
     usage_ranges = {name: Range(low, high, UNITS[name]) for name, (low, high) in usage.items()}
     embodied_ranges = {name: Range(low, high, UNITS[name]) for name, (low, high) in embodied.items()}
-    totals = {
-        name: usage_ranges[name] + embodied_ranges[name] if name in embodied_ranges else usage_ranges[name]
-        for name in NAMES
-    }
+    totals = dict(usage_ranges)  # energy and water: usage only
+    for name, (low, high) in embodied.items():
+        usage_low, usage_high = usage[name]
+        totals[name] = Range(usage_low + low, usage_high + high, UNITS[name])
     return Impacts(
         methodology_version=methodology_version,
         **totals,
@@ -230,7 +230,9 @@ def merge_versions(versions: Iterable[str]) -> str:
 
 
 def sum_impacts(items: Iterable[Impacts]) -> Impacts:
-    """The exact bound-by-bound total of several impacts (each bound summed with ``math.fsum``)."""
+    """The bound-by-bound total of several impacts: each usage and embodied bound summed exactly (``math.fsum``),
+    and the totals their sums, as for one call (so a total may differ from the exact sum of the calls' totals by
+    a unit in the last place)."""
     items = list(items)
     if not items:
         raise ValueError("sum_impacts() needs at least one Impacts")

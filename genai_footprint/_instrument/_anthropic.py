@@ -20,8 +20,6 @@ from genai_footprint._instrument._spec import (
     ProviderSpec,
     StreamObserver,
     Target,
-    model_argument,
-    stream_argument,
 )
 
 if TYPE_CHECKING:
@@ -173,13 +171,13 @@ class MessagesEndpoint:
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
     ) -> Call:
-        call = Call(PROVIDER, self, settings, model_argument(kwargs), self._streams(kwargs))
+        call = Call.from_arguments(self, settings, kwargs, stream=self._streams(kwargs))
         if call.model_requested is None:
             call.model_requested = self._default_model(instance)
         return _located(call, instance)
 
-    def _streams(self, kwargs: dict[str, Any]) -> bool:
-        return stream_argument(kwargs)
+    def _streams(self, kwargs: dict[str, Any]) -> bool | None:
+        return None  # the call's ``stream`` argument says
 
     def _default_model(self, instance: Any) -> str | None:
         return None
@@ -209,14 +207,14 @@ class MessagesEndpoint:
 class StreamHelperEndpoint(MessagesEndpoint):
     """``messages.stream()``: always a stream."""
 
-    def _streams(self, kwargs: dict[str, Any]) -> bool:
+    def _streams(self, kwargs: dict[str, Any]) -> bool | None:
         return True
 
 
 class ThreadEndpoint(MessagesEndpoint):
     """``beta.messages.thread()`` turns: the model is the turn's override, else the thread's own."""
 
-    def _streams(self, kwargs: dict[str, Any]) -> bool:
+    def _streams(self, kwargs: dict[str, Any]) -> bool | None:
         return False
 
     def _default_model(self, instance: Any) -> str | None:
@@ -225,7 +223,7 @@ class ThreadEndpoint(MessagesEndpoint):
 
 
 class ThreadStreamEndpoint(ThreadEndpoint):
-    def _streams(self, kwargs: dict[str, Any]) -> bool:
+    def _streams(self, kwargs: dict[str, Any]) -> bool | None:
         return True
 
 

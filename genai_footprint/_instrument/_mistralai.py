@@ -21,8 +21,6 @@ from genai_footprint._instrument._spec import (
     ProviderSpec,
     StreamObserver,
     Target,
-    model_argument,
-    stream_argument,
 )
 
 if TYPE_CHECKING:
@@ -152,8 +150,7 @@ class _Base(ABC):
         except Exception:
             logger.debug("genai_footprint: cannot read the client's server; the SDK call is unaffected", exc_info=True)
             zone_hint = None
-        stream = stream_argument(kwargs) if self.streaming is None else self.streaming
-        call = Call(PROVIDER, self, settings, model_argument(kwargs), stream, zone_hint=zone_hint)
+        call = Call.from_arguments(self, settings, kwargs, stream=self.streaming, zone_hint=zone_hint)
         call.client = kind
         call.reads_headers = kind == "azure"
         return call

@@ -26,8 +26,6 @@ from genai_footprint._instrument._spec import (
     ProviderSpec,
     StreamObserver,
     Target,
-    model_argument,
-    stream_argument,
 )
 
 if TYPE_CHECKING:
@@ -67,8 +65,7 @@ class _Base(ABC):
     ) -> Call:
         host = client_host(instance)
         azure = _is_azure(instance, host)
-        stream = stream_argument(kwargs) if self.stream is None else self.stream
-        call = Call(PROVIDER, self, settings, model_argument(kwargs), stream, zone_hint=host_zone(host))
+        call = Call.from_arguments(self, settings, kwargs, stream=self.stream, zone_hint=host_zone(host))
         if azure:
             call.client = "azure"
             call.reads_headers = True

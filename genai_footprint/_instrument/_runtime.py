@@ -40,12 +40,16 @@ class Runtime:
     def finish(
         self, call: Call, observation: Observation, end: float, first_item_at: float | None, ended_early: bool
     ) -> Impacts | None:
-        """The impacts of a call that ended at ``end`` (None for a model not in the registry), handed to the
-        enclosing trackers and the listeners too. Raises only on an internal error (the wrappers guard it)."""
+        """The impacts of a call that ended at ``end`` (None for a model not in the registry, or when estimating
+        failed: logged), handed to the enclosing trackers and the listeners too."""
         # Imported when the first call ends, not at init(): it loads pydantic's models and the registry.
         from genai_footprint import _estimate
 
-        impacts = self._estimate(_estimate, call, observation, end, first_item_at, ended_early)
+        impacts = None
+        try:
+            impacts = self._estimate(_estimate, call, observation, end, first_item_at, ended_early)
+        except Exception:  # counted as unestimated, and exported as such
+            internal_error("estimate")
         model = observation.model or call.model_requested
         for run in call.trackers:
             try:

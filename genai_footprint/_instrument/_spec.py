@@ -31,15 +31,27 @@ class Call:
     start: float = field(default_factory=time.perf_counter)
     trackers: tuple[Any, ...] = ()  # the track() runs enclosing the call when it started
 
-
-def model_argument(kwargs: dict[str, Any], key: str = "model") -> str | None:
-    """The model a call names in its keyword arguments, if it names one as a non-empty string."""
-    model = kwargs.get(key)
-    return model if isinstance(model, str) and model else None
-
-
-def stream_argument(kwargs: dict[str, Any]) -> bool:
-    return kwargs.get("stream") is True
+    @classmethod
+    def from_arguments(
+        cls,
+        endpoint: Endpoint,
+        settings: InstrumentationSettings,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool | None = None,
+        zone_hint: str | None = None,
+    ) -> Call:
+        """The call an endpoint's method is about to make, from its keyword arguments: the model it names (a
+        non-empty string, else None) and, unless ``stream`` says, whether it asks for a stream."""
+        model = kwargs.get("model")
+        return cls(
+            endpoint.provider,
+            endpoint,
+            settings,
+            model if isinstance(model, str) and model else None,
+            kwargs.get("stream") is True if stream is None else stream,
+            zone_hint=zone_hint,
+        )
 
 
 @dataclass(slots=True)
