@@ -3,7 +3,7 @@
 An estimate has two steps: ``prepare()`` checks the arguments and gathers everything that does not depend on
 the request (the model's figures, the zone's mix, the datacenter's PUE and WUE); ``compute()`` adds the
 request's tokens and latency and runs the methodology. Instrumented calls of one registry model share one
-preparation (``prepared_for_model``).
+preparation (``prepared_for_call``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ class Prepared:
     inputs: Mapping[str, Any]  # the EstimateInputs fields known before the request
     warnings: tuple[ImpactWarning, ...]
     methodology_inputs: Mapping[str, Any]  # compute()'s keyword arguments known before the request
+
+    @property
+    def model(self) -> str | None:
+        """The model name it was prepared for (as the caller named it)."""
+        return self.inputs["model_requested"]  # type: ignore[no-any-return]
 
 
 def resolve_model(registry: Registry, provider: str | None, model: str) -> ModelRow:
@@ -258,30 +263,51 @@ def methodology_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def prepared_for_model(
+def prepared_for_call(
     provider: str,
-    model: str,
+    models: tuple[str | None, ...],
+    zone_hint: str | None,
+    *,
     zone: str | None = None,
+    provider_zone: str | None = None,
     pue: tuple[float, float] | None = None,
     wue: tuple[float, float] | None = None,
-) -> Prepared:
-    """The preparation of a registry model with these overrides, shared by every call of that model until the
-    registry changes (``register_model``): preparing costs more than a call may."""
+) -> Prepared | None:
+    """The preparation of an instrumented call: its first name in ``models`` (served, then requested) that the
+    registry knows, estimated in ``zone``, else the hinted zone (when it is a registered one), else the model's,
+    else ``provider_zone``, else the provider's; ``pue`` / ``wue`` replace the provider's figures, never a
+    model's own. None when no name is known. Cached per registry revision: this costs more than a call may."""
     registry = get_registry()
-    return _prepared_cached(registry, registry.revision, provider, model, zone, pue, wue)
+    return _prepared_for_call(registry, registry.revision, provider, models, zone_hint, zone, provider_zone, pue, wue)
 
 
 @functools.lru_cache(maxsize=1024)
-def _prepared_cached(
+def _prepared_for_call(
     registry: Registry,
     revision: int,
     provider: str,
-    model: str,
+    models: tuple[str | None, ...],
+    zone_hint: str | None,
     zone: str | None,
+    provider_zone: str | None,
     pue: tuple[float, float] | None,
     wue: tuple[float, float] | None,
-) -> Prepared:
-    return prepare(provider, model, zone=zone, pue=pue, wue=wue, registry=registry)
+) -> Prepared | None:
+    found = [(name, row) for name in models if name if (row := registry.resolve(provider, name)) is not None]
+    if not found:
+        return None
+    name, row = found[0]
+    zone = zone or (zone_hint if zone_hint in registry.mixes else None)
+    if zone is None and row.zone is None:
+        zone = provider_zone
+    return prepare(
+        provider,
+        name,
+        zone=zone,
+        pue=pue if row.pue is None else None,
+        wue=wue if row.wue is None else None,
+        registry=registry,
+    )
 
 
 def with_gwp(prepared: Prepared, gwp: float, source: str, timestamp: str | None) -> Prepared:

@@ -388,9 +388,9 @@ def test_record_inputs_are_pydantics_dump_to_the_byte_and_reproduce_the_call() -
     """A record's ``inputs`` is what ``model_dump(mode="json")`` gives (key order and number types included),
     for calls that differ in every per-call field and for a live carbon intensity, and it reproduces the call."""
     import genai_footprint as gf
-    from genai_footprint._estimate import compute, prepared_for_model, with_gwp
+    from genai_footprint._estimate import compute, prepare, with_gwp
 
-    prepared = prepared_for_model("openai", "gpt-4o-mini")
+    prepared = prepare("openai", "gpt-4o-mini")
     live = with_gwp(prepared, 0.05, "electricitymaps", "2026-11-22T00:00:00Z")
     per_call = [
         (7, 0.81, "usage", None, False, "gpt-4o-mini", "gpt-4o-mini-2024-07-18"),

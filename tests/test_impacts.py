@@ -288,14 +288,14 @@ def test_inputs_that_invert_a_range_fail_instead_of_giving_it() -> None:
 
 
 def test_every_registry_estimate_is_ordered() -> None:
-    from genai_footprint._estimate import compute, prepared_for_model
+    from genai_footprint._estimate import compute, prepare
     from genai_footprint._registry import get_registry
 
     registry = get_registry()
     models = [(row.provider, row) for row in registry.models()]
     assert len(models) > 100
     for provider, row in models:
-        prepared = prepared_for_model(provider, row.name)
+        prepared = prepare(provider, row.name)
         for tokens, latency in ((0, None), (1, 0.0), (400, 2.1), (4096, None), (10**9, 1e-6), (7, 1e6)):
             impacts = compute(prepared, output_tokens=tokens, latency_s=latency)
             for key in ALL_KEYS:

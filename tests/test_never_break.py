@@ -49,9 +49,9 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 
 def _estimation_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every estimation entry point the runtime reaches through the module (prepared_for_model is the cached
+    # Every estimation entry point the runtime reaches through the module (prepared_for_call is the cached
     # preparation: patched, no cache can skip it).
-    for name in ("prepare", "prepared_for_model", "compute"):
+    for name in ("prepare", "prepared_for_call", "compute"):
         monkeypatch.setattr(genai_footprint._estimate, name, _boom)
 
 

@@ -1,5 +1,5 @@
-"""The rule every wrapper follows: only the SDK's own call may raise to the user. What we add runs under
-``guarded`` (or calls ``internal_error`` in its own ``except``): it logs at debug level and steps aside.
+"""The rule every wrapper follows: only the SDK's own call may raise to the user. What we add runs in a
+``try`` whose ``except`` calls ``internal_error``: it logs at debug level and steps aside.
 
 Also here: how impacts are attached to what the SDK returned (into the instance's ``__dict__``, nothing on
 its class), and the instrumented call in progress in this thread or task."""
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import Impacts
@@ -25,20 +24,9 @@ IMPACTS_ATTRIBUTE = "impacts"
 # (the response parser, where headers are visible) add what they see to it.
 CURRENT_CALL: ContextVar[Call | None] = ContextVar("genai_footprint_call", default=None)
 
-T = TypeVar("T")
-
 
 def internal_error(where: str) -> None:
     logger.debug("genai_footprint: internal error in %s; the SDK call is unaffected", where, exc_info=True)
-
-
-def guarded(where: str, function: Callable[..., T], *args: Any, default: T) -> T:
-    """``function(*args)``, or ``default`` (logged) if it raises."""
-    try:
-        return function(*args)
-    except Exception:
-        internal_error(where)
-        return default
 
 
 @functools.lru_cache(maxsize=256)

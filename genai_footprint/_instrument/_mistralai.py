@@ -63,7 +63,7 @@ def _content_texts(content: Any, out: list[str]) -> None:
             _content_texts(thinking, out)
 
 
-def _argumentstext_or_none(arguments: Any) -> str | None:
+def _arguments_text(arguments: Any) -> str | None:
     if isinstance(arguments, dict):
         return json.dumps(arguments)
     return text_or_none(arguments)
@@ -74,13 +74,13 @@ def _message_texts(message: Any, out: list[str]) -> None:
     if message is None:
         return
     _content_texts(attr(message, "content"), out)
-    arguments = _argumentstext_or_none(attr(message, "arguments"))
+    arguments = _arguments_text(attr(message, "arguments"))
     if arguments is not None:
         out.append(arguments)
     tool_calls = attr(message, "tool_calls")
     if isinstance(tool_calls, list):
         for tool_call in tool_calls:
-            arguments = _argumentstext_or_none(getattr(getattr(tool_call, "function", None), "arguments", None))
+            arguments = _arguments_text(getattr(getattr(tool_call, "function", None), "arguments", None))
             if arguments is not None:
                 out.append(arguments)
 
@@ -177,20 +177,53 @@ class _Base(ABC):
 
 
 class _CompletionStreamObserver(StreamTally):
-    """Chat / FIM / agents chunks (each event's ``.data``); the last chunk carries ``usage``."""
+    """Chat / FIM / agents chunks (each event's ``.data``, a ``CompletionChunk``); the last carries ``usage``.
+
+    A chunk of the documented shape is read field by field (once per chunk: it is most of what a chunk costs
+    us); anything else is read defensively, each field optional."""
 
     def on_item(self, event: Any) -> bool:
+        seen = len(self.texts)
+        try:
+            self._read_chunk(event.data)
+        except (AttributeError, TypeError):
+            del self.texts[seen:]  # read again, defensively
+            self._read_any(event)
+        return True
+
+    def _read_chunk(self, chunk: Any) -> None:
+        if self.model is None:
+            self.model = text_or_none(chunk.model)
+        for choice in chunk.choices:
+            delta = choice.delta
+            content = delta.content
+            if isinstance(content, str):
+                if content:
+                    self.texts.append(content)
+            elif content is not None and given(content):
+                _content_texts(content, self.texts)  # text and thinking chunks
+            if delta.tool_calls:
+                for tool_call in delta.tool_calls:
+                    arguments = _arguments_text(tool_call.function.arguments)
+                    if arguments is not None:
+                        self.texts.append(arguments)
+        if chunk.usage is not None:
+            self._usage(chunk.usage)
+
+    def _read_any(self, event: Any) -> None:
         chunk = attr(event, "data")
         if chunk is None:
-            return True
+            return
         if self.model is None:
             self.model = text_or_none(attr(chunk, "model"))
         for choice in attr(chunk, "choices") or ():
             _message_texts(attr(choice, "delta"), self.texts)
-        tokens = _usage_tokens(attr(chunk, "usage"), "completion_tokens")
+        self._usage(attr(chunk, "usage"))
+
+    def _usage(self, usage: Any) -> None:
+        tokens = _usage_tokens(usage, "completion_tokens")
         if tokens is not None:
             self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
-        return True
 
 
 class Completions(_Base):

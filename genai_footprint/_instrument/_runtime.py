@@ -74,12 +74,11 @@ class Runtime:
         first_item_at: float | None,
         ended_early: bool,
     ) -> Impacts | None:
-        found = self._prepared(estimator, call, observation)
-        if found is None:
+        prepared = self._prepared(estimator, call, observation)
+        if prepared is None:
             self._warn_unknown(call.provider, observation.model or call.model_requested)
             return None
-        name, prepared = found
-        tokens, source, warnings = _output_tokens(estimator, call, observation, name, ended_early)
+        tokens, source, warnings = _output_tokens(estimator, call, observation, prepared.model or "", ended_early)
         return estimator.compute(  # type: ignore[no-any-return]
             prepared,
             output_tokens=tokens,
@@ -92,40 +91,30 @@ class Runtime:
             model_served=observation.model,
         )
 
-    def _prepared(self, estimator: ModuleType, call: Call, observation: Observation) -> tuple[str, Prepared] | None:
-        """(the registry name estimated with, its preparation), or None for a model not in the registry."""
-        registry = estimator.get_registry()
-        found = [
-            (name, row)
-            for name in (observation.model, call.model_requested)
-            if name
-            if (row := registry.resolve(call.provider, name)) is not None
-        ]
-        if not found:
-            return None
-        name, row = found[0]
+    def _prepared(self, estimator: ModuleType, call: Call, observation: Observation) -> Prepared | None:
+        """The call's preparation (None for a model not in the registry), with real-time carbon intensity."""
         settings = call.settings
-        hint = observation.zone_hint or call.zone_hint
-        zone = settings.zone or (hint if hint in registry.mixes else None)
-        pue = settings.pue_by_provider.get(call.provider)
-        wue = settings.wue_by_provider.get(call.provider)
-        # Per-provider settings replace the registry's provider defaults; a model's own figures still win.
-        if zone is None and row.zone is None:
-            zone = settings.zones_by_provider.get(call.provider)
-        prepared = estimator.prepared_for_model(
-            call.provider, name, zone, pue if row.pue is None else None, wue if row.wue is None else None
+        prepared: Prepared | None = estimator.prepared_for_call(
+            call.provider,
+            (observation.model, call.model_requested),
+            observation.zone_hint or call.zone_hint,
+            zone=settings.zone,
+            provider_zone=settings.zones_by_provider.get(call.provider),
+            pue=settings.pue_by_provider.get(call.provider),
+            wue=settings.wue_by_provider.get(call.provider),
         )
-        if self.grid is not None:
-            try:
-                intensity = self.grid.lookup(prepared.inputs["zone"])
-            except Exception:  # the annual mix, as without real-time intensity
-                internal_error("grid")
-                intensity = None
-            if intensity is not None:
-                prepared = estimator.with_gwp(
-                    prepared, intensity.gwp_kg_per_kwh, "electricitymaps", intensity.timestamp
-                )
-        return name, prepared
+        if prepared is None or self.grid is None:
+            return prepared
+        try:
+            intensity = self.grid.lookup(prepared.inputs["zone"])
+        except Exception:  # the annual mix, as without real-time intensity
+            internal_error("grid")
+            return prepared
+        if intensity is None:
+            return prepared
+        return estimator.with_gwp(  # type: ignore[no-any-return]
+            prepared, intensity.gwp_kg_per_kwh, "electricitymaps", intensity.timestamp
+        )
 
     def _warn_unknown(self, provider: str, model: str | None) -> None:
         key = (provider, model or "")

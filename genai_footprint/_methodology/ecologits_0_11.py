@@ -6,9 +6,9 @@ EcoLogits' methodology (facts, re-implemented here); ``docs/methodology.md`` lis
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 VERSION = "ecologits-0.11"
 
@@ -64,34 +64,25 @@ def gpu_count(total_params_b: float) -> int:
     return int(2 ** math.ceil(math.log2(needed)))
 
 
-def generation_time_s(
-    output_tokens: float, active_params_b: float, tps: float | None, ttft_s: float | None, latency_s: float | None
-) -> float:
-    """The modelled generation time, capped by the measured latency (None: unknown, no cap)."""
-    if tps is None:
-        per_token_s = LATENCY_ALPHA * active_params_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
-    else:
-        per_token_s = 1 / tps
-    modelled = output_tokens * per_token_s + (ttft_s or 0)
-    return modelled if latency_s is None or modelled <= latency_s else latency_s
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One end of the ranges (every input at its min, or every one at its max), in the terms a request's tokens
+    and time multiply: what does not depend on the request."""
+
+    per_token_s: float  # modelled generation time per output token
+    ttft_s: float
+    gpu_kwh_per_token: float  # the GPUs' energy per output token, all GPUs serving the model
+    server_kwh_per_s: float  # the request's share of the rest of the server's power
+    pue: float
+    water_l_per_kwh: float  # on-site WUE plus PUE times the mix's off-site water, per kWh of IT energy
+    mix_gwp: float
+    mix_pe: float
+    mix_adpe: float
+    embodied_per_s: tuple[float, float, float]  # the hardware's gwp, pe, adpe per second of the request
 
 
-class _End(NamedTuple):
-    """Every impact at one end of the ranges: usage (kWh, kgCO2eq, MJ, kgSbeq, L), then embodied."""
-
-    energy: float
-    gwp: float
-    pe: float
-    adpe: float
-    wcf: float
-    embodied_gwp: float
-    embodied_pe: float
-    embodied_adpe: float
-
-
-def _one_end(
-    output_tokens: float,
-    latency_s: float | None,
+@functools.lru_cache(maxsize=1024)
+def deployment(
     active_params_b: float,
     total_params_b: float,
     tps: float | None,
@@ -99,28 +90,57 @@ def _one_end(
     pue: float,
     wue_onsite: float,
     mix: tuple[float, float, float, float],
-) -> _End:
-    """The impacts with every input at one end of its range (all at their min, or all at their max). ``mix``:
-    the electricity's gwp, pe, adpe and off-site water per kWh."""
+) -> Deployment:
+    """The deployment terms of one end of the ranges. ``mix``: the electricity's gwp, pe, adpe and off-site
+    water per kWh. Cached: the same few deployments serve every request (computing them costs more than the
+    request's own arithmetic; benchmarks/README.md)."""
     mix_gwp, mix_pe, mix_adpe, mix_wue = mix
     n_gpus = gpu_count(total_params_b)
     server_share = n_gpus / SERVER_GPUS
+    if tps is None:
+        per_token_s = LATENCY_ALPHA * active_params_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
+    else:
+        per_token_s = 1 / tps
     gpu_kwh_per_token = (GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_params_b + GPU_ENERGY_GAMMA) / 1000
-    time_s = generation_time_s(output_tokens, active_params_b, tps, ttft_s, latency_s)
-    server_kwh = time_s * (SERVER_POWER_KW * server_share / BATCH_SIZE / 3600)
-    it_kwh = server_kwh + output_tokens * (n_gpus * gpu_kwh_per_token)
-    energy_kwh = pue * it_kwh
-    # The request's share of the hardware's life: its time over the lifetime, shared by the batch.
-    life_share = time_s / _LIFETIME_BATCH
-    return _End(
-        energy=energy_kwh,
-        gwp=energy_kwh * mix_gwp,
-        pe=energy_kwh * mix_pe,
-        adpe=energy_kwh * mix_adpe,
-        wcf=it_kwh * (wue_onsite + pue * mix_wue),
-        embodied_gwp=life_share * (server_share * SERVER_EMBODIED["gwp"] + n_gpus * GPU_EMBODIED["gwp"]),
-        embodied_pe=life_share * (server_share * SERVER_EMBODIED["pe"] + n_gpus * GPU_EMBODIED["pe"]),
-        embodied_adpe=life_share * (server_share * SERVER_EMBODIED["adpe"] + n_gpus * GPU_EMBODIED["adpe"]),
+    return Deployment(
+        per_token_s=per_token_s,
+        ttft_s=ttft_s or 0,
+        gpu_kwh_per_token=n_gpus * gpu_kwh_per_token,
+        server_kwh_per_s=SERVER_POWER_KW * server_share / BATCH_SIZE / 3600,
+        pue=pue,
+        water_l_per_kwh=wue_onsite + pue * mix_wue,
+        mix_gwp=mix_gwp,
+        mix_pe=mix_pe,
+        mix_adpe=mix_adpe,
+        # The request's share of the hardware's life: its time over the lifetime, shared by the batch.
+        embodied_per_s=tuple(  # type: ignore[arg-type]
+            (server_share * SERVER_EMBODIED[name] + n_gpus * GPU_EMBODIED[name]) / _LIFETIME_BATCH
+            for name in ("gwp", "pe", "adpe")
+        ),
+    )
+
+
+def generation_time_s(output_tokens: float, latency_s: float | None, deployed: Deployment) -> float:
+    """The modelled generation time, capped by the measured latency (None: unknown, no cap)."""
+    modelled = output_tokens * deployed.per_token_s + deployed.ttft_s
+    return modelled if latency_s is None or modelled <= latency_s else latency_s
+
+
+def _one_end(output_tokens: float, latency_s: float | None, deployed: Deployment) -> tuple[float, ...]:
+    """energy, gwp, pe, adpe, wcf (usage), then embodied gwp, pe, adpe, at one end of the ranges."""
+    time_s = generation_time_s(output_tokens, latency_s, deployed)
+    it_kwh = time_s * deployed.server_kwh_per_s + output_tokens * deployed.gpu_kwh_per_token
+    energy_kwh = deployed.pue * it_kwh
+    embodied_gwp, embodied_pe, embodied_adpe = deployed.embodied_per_s
+    return (
+        energy_kwh,
+        energy_kwh * deployed.mix_gwp,
+        energy_kwh * deployed.mix_pe,
+        energy_kwh * deployed.mix_adpe,
+        it_kwh * deployed.water_l_per_kwh,
+        time_s * embodied_gwp,
+        time_s * embodied_pe,
+        time_s * embodied_adpe,
     )
 
 
@@ -142,23 +162,16 @@ def compute(
     """The impacts of one request. Ranges are (min, max): the lower bound is computed with every range at its
     minimum, the upper with every range at its maximum. ``latency_s=None`` means unknown (no cap)."""
     mix = (mix_gwp, mix_pe, mix_adpe, mix_wue)
-    low = _one_end(
-        output_tokens, latency_s, active_params_b[0], total_params_b[0], tps, ttft_s, pue[0], wue_onsite[0], mix
-    )
-    high = _one_end(
-        output_tokens, latency_s, active_params_b[1], total_params_b[1], tps, ttft_s, pue[1], wue_onsite[1], mix
-    )
+    ends = [
+        _one_end(
+            output_tokens,
+            latency_s,
+            deployment(active_params_b[end], total_params_b[end], tps, ttft_s, pue[end], wue_onsite[end], mix),
+        )
+        for end in (0, 1)
+    ]
+    pairs = list(zip(*ends, strict=True))  # (min, max) of each figure, in _one_end's order
     return Bounds(
-        usage={
-            "energy": (low.energy, high.energy),
-            "gwp": (low.gwp, high.gwp),
-            "pe": (low.pe, high.pe),
-            "adpe": (low.adpe, high.adpe),
-            "wcf": (low.wcf, high.wcf),
-        },
-        embodied={
-            "gwp": (low.embodied_gwp, high.embodied_gwp),
-            "pe": (low.embodied_pe, high.embodied_pe),
-            "adpe": (low.embodied_adpe, high.embodied_adpe),
-        },
+        usage=dict(zip(("energy", "gwp", "pe", "adpe", "wcf"), pairs[:5], strict=True)),
+        embodied=dict(zip(("gwp", "pe", "adpe"), pairs[5:], strict=True)),
     )
