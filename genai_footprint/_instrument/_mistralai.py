@@ -8,6 +8,7 @@ wrapped too. Embeddings, OCR, classifiers and the rest are not generations and a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -101,8 +102,10 @@ _AZURE_SERVERLESS = ".models.ai.azure.com"  # https://<deployment>.<region>.mode
 _GCP_REGIONAL = "-aiplatform.googleapis.com"  # https://<region>-aiplatform.googleapis.com, MistralGCP's default
 
 
+@functools.lru_cache(maxsize=256)
 def _zone_of(kind: str | None, url: str, gcp_region: str | None) -> str | None:
-    """The zone a server URL (and, for Google Cloud, the client's region) stands for, if the registry knows it."""
+    """The zone a server URL (and, for Google Cloud, the client's region) stands for, if the registry knows it.
+    Cached: parsing the URL and looking its host up cost more than the rest of a call's start."""
     host = (urlsplit(url).hostname or "").lower()
     if kind == "gcp":
         if gcp_region is None and host.endswith(_GCP_REGIONAL):
@@ -180,7 +183,12 @@ class _CompletionStreamObserver(StreamTally):
     """Chat / FIM / agents chunks (each event's ``.data``, a ``CompletionChunk``); the last carries ``usage``.
 
     A chunk of the documented shape is read field by field (once per chunk: it is most of what a chunk costs
-    us); anything else is read defensively, each field optional."""
+    us); anything else is read defensively, each field optional. Usage comes on the last chunk: it is read from
+    the last chunk seen when the stream ends."""
+
+    def __init__(self, zone: str | None = None) -> None:
+        super().__init__(zone)
+        self.last: Any = None  # the last chunk of the documented shape
 
     def on_item(self, event: Any) -> bool:
         seen = len(self.texts)
@@ -207,10 +215,17 @@ class _CompletionStreamObserver(StreamTally):
                     arguments = _arguments_text(tool_call.function.arguments)
                     if arguments is not None:
                         self.texts.append(arguments)
-        if chunk.usage is not None:
-            self._usage(chunk.usage)
+        self.last = chunk
+
+    def result(self) -> Observation:
+        if self.last is not None:
+            self._usage(attr(self.last, "usage"))
+        return super().result()
 
     def _read_any(self, event: Any) -> None:
+        if self.last is not None:  # its usage is read now: a running total, and the reports come in order
+            self._usage(attr(self.last, "usage"))
+            self.last = None
         chunk = attr(event, "data")
         if chunk is None:
             return
