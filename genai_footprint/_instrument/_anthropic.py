@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from genai_footprint._instrument._helpers import helper_target, receive_stream, record_call, send_request
 from genai_footprint._instrument._reading import StreamTally, cloud_zone, given
-from genai_footprint._instrument._spec import (
-    Call,
-    Observation,
-    ProviderSpec,
-    StreamObserver,
-    Target,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
 
 if TYPE_CHECKING:
     from genai_footprint._settings import InstrumentationSettings

@@ -16,13 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from genai_footprint._instrument._reading import StreamTally, attr, cloud_zone, given, host_zone, text_or_none
-from genai_footprint._instrument._spec import (
-    Call,
-    Observation,
-    ProviderSpec,
-    StreamObserver,
-    Target,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
 
 if TYPE_CHECKING:
     from genai_footprint._settings import InstrumentationSettings

@@ -20,13 +20,7 @@ from genai_footprint._instrument._helpers import (
     send_request,
 )
 from genai_footprint._instrument._reading import StreamTally, client_host, given, host_zone, region_zone
-from genai_footprint._instrument._spec import (
-    Call,
-    Observation,
-    ProviderSpec,
-    StreamObserver,
-    Target,
-)
+from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
 
 if TYPE_CHECKING:
     from genai_footprint._instrument._runtime import Runtime
