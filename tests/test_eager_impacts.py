@@ -491,3 +491,17 @@ def test_threads_making_calls_each_get_their_own_impacts(finished: Finished, eve
             (f"thread-{thread}",)
         }
         assert run.impacts.energy.min == pytest.approx(sum(mine).energy.min, rel=1e-12)
+
+
+def test_a_failure_building_the_event_leaves_the_calls_impacts_and_trackers_alone(
+    monkeypatch: pytest.MonkeyPatch, events: list[CallEvent]
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected event failure")
+
+    monkeypatch.setattr(_runtime, "call_event", broken)
+    with gf.track("event fails") as run:
+        response = _plain_response("openai")
+    assert isinstance(response.impacts, Impacts)  # estimated, and counted
+    assert run.estimated_calls == 1 and run.impacts is not None
+    assert events == []  # the listeners got nothing for this call

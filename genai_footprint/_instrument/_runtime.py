@@ -57,7 +57,11 @@ class Runtime:
             except Exception:
                 internal_error("tracker")
         if self.listeners:
-            event = call_event(call, observation, impacts, end, first_item_at)
+            try:
+                event = call_event(call, observation, impacts, end, first_item_at)
+            except Exception:
+                internal_error("event")
+                return impacts
             for listener in self.listeners:
                 try:
                     listener(event)
