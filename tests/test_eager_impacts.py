@@ -505,3 +505,23 @@ def test_a_failure_building_the_event_leaves_the_calls_impacts_and_trackers_alon
     assert isinstance(response.impacts, Impacts)  # estimated, and counted
     assert run.estimated_calls == 1 and run.impacts is not None
     assert events == []  # the listeners got nothing for this call
+
+
+def test_a_stream_ended_from_several_threads_at_once_finishes_once(finished: Finished) -> None:
+    """Iteration ending in one thread while others close the stream: one finish, one estimate."""
+    for _ in range(20):
+        client, _, request = _openai()
+        stream = client.chat.completions.create(**request, stream=True)
+        next(iter(stream))
+        start = threading.Barrier(8)
+
+        def close() -> None:
+            start.wait()
+            stream.close()
+
+        threads = [threading.Thread(target=close) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(finished.calls) == 20

@@ -95,9 +95,8 @@ class _HelperProxy(StreamProxy):
         if not isinstance(inner, StreamProxy):
             super()._self_finish(ended_early)
             return
-        if self._self_done:
+        if not self._self_claim():
             return
-        self._self_done = True
         inner._self_finish(ended_early)  # the inner proxy measures the call (a no-op if it had ended)
         self._self_finished(impacts_of(inner))
 

@@ -7,6 +7,7 @@ as the SDK's own stream; the request is sent when the SDK sends it (the proxy wr
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ class StreamProxy(ObjectProxy):
         self._self_items: Any = None  # the one (async) generator of this stream
         self._self_first_item_at: float | None = None
         self._self_done = False
+        self._self_lock = threading.Lock()  # the stream may end in one thread while another closes it
 
     def _self_shown(self, item: Any) -> bool:
         """Whether the caller gets ``item``, once the observer saw it (if it fails, only our usage chunk is hidden)."""
@@ -68,10 +70,17 @@ class StreamProxy(ObjectProxy):
             internal_error("stream item")
             return not injected_usage_chunk(self._self_call, item)
 
+    def _self_claim(self) -> bool:
+        """True for the one caller that finishes the stream (whichever way it ends first)."""
+        with self._self_lock:
+            if self._self_done:
+                return False
+            self._self_done = True
+            return True
+
     def _self_finish(self, ended_early: bool) -> None:
-        if self._self_done:
+        if not self._self_claim():
             return
-        self._self_done = True
         end = time.perf_counter()
         impacts = None
         try:
