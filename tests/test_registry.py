@@ -693,3 +693,11 @@ def test_an_unreadable_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(gf.RegistryError) as info:
         Registry(directory)
     assert str(directory / "providers.json") in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["mistral-tiny", "mistral-tiny-latest", "mistral-tiny-2407"])
+def test_mistral_tiny_legacy_alias_resolves(name: str) -> None:
+    """``mistral-tiny`` (Mistral's legacy alias, seen in real recordings) resolves like ``mistral-tiny-latest``."""
+    row = registry_module.get_registry().resolve("mistralai", name)
+    assert row is not None and row.name == "mistral-tiny-2407"
+    assert gf.estimate("mistralai", name, output_tokens=100, latency_s=1.0).inputs.model_resolved == row.name
