@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         UsageImpacts,
     )
     from genai_footprint._registry import register_model
-    from genai_footprint._setup import init, shutdown
+    from genai_footprint._setup import flush, init, shutdown
     from genai_footprint._track import Run, carry, current_run, track
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "carry",
     "current_run",
     "estimate",
+    "flush",
     "init",
     "register_model",
     "reproduce",
@@ -78,6 +79,7 @@ _LAZY: dict[str, str] = {
     "UnknownZoneError": "genai_footprint._errors",
     "UsageImpacts": "genai_footprint._impacts",
     "estimate": "genai_footprint._estimate",
+    "flush": "genai_footprint._setup",
     "init": "genai_footprint._setup",
     "shutdown": "genai_footprint._setup",
     "register_model": "genai_footprint._registry",

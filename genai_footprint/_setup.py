@@ -1,4 +1,4 @@
-"""``init()`` and ``shutdown()``: the one place that wires configuration, instrumentation, exporters and grid."""
+"""``init()``, ``flush()`` and ``shutdown()``: the one place wiring configuration, instrumentation and exports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from genai_footprint import _validate
 from genai_footprint._config import PROVIDERS as SUPPORTED_PROVIDERS
 from genai_footprint._config import load_config
 from genai_footprint._instrument._instrumentor import instrumentor
@@ -109,6 +110,18 @@ def shutdown() -> None:
         services, _services = _services, None
     if services is not None:
         services.close()
+
+
+def flush(timeout_s: float | None = 10.0) -> bool:
+    """Hand every record queued so far to the exporters and flush them, without shutting down (for a long-running
+    service). True when that finished within ``timeout_s`` seconds (None: no limit), and when nothing is
+    configured to export; False if the exporters were still at work when the time ran out."""
+    if timeout_s is not None:
+        timeout_s = _validate.number("timeout_s", timeout_s)
+    services = _services
+    if services is None or services.pipeline is None:
+        return True
+    return bool(services.pipeline.flush(timeout=timeout_s))
 
 
 class _Services:

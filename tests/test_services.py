@@ -259,3 +259,45 @@ def test_no_token_no_requests(grid_server: type[_Grid]) -> None:
     gf.init(providers=["openai"])
     assert _ask(h.client()).impacts.inputs.mix.gwp_source == "annual"
     assert grid_server.requests == []
+
+
+def test_flush_pushes_records_out_without_shutting_down(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    assert gf.flush() is True  # nothing configured: nothing to wait for
+    gf.init(providers=["openai"], exporters={"jsonl": {"path": str(log)}})
+    client = h.client(lambda request: h.chat_body(content="hello"))
+    first = _ask(client)
+    assert gf.flush(timeout_s=10) is True
+    records = _records(log)
+    assert len(records) == 1 and records[0]["impacts"]["energy"]["max"] == first.impacts.energy.max
+    second = _ask(client)  # still instrumented, still exporting
+    assert second.impacts is not None
+    assert gf.flush(timeout_s=None) is True
+    assert len(_records(log)) == 2
+
+
+class _Stuck:
+    """A user exporter that holds the export worker until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def export(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.release.wait(10)
+
+
+def test_flush_says_false_when_the_exporters_are_still_at_work() -> None:
+    stuck = _Stuck()
+    gf.init(providers=["openai"], exporters=[stuck])
+    _ask(h.client(lambda request: h.chat_body(content="hello")))
+    try:
+        assert gf.flush(timeout_s=0.2) is False
+    finally:
+        stuck.release.set()
+    assert gf.flush(timeout_s=10) is True
+
+
+@pytest.mark.parametrize("bad", [-1, "5", True, float("nan")])
+def test_flush_refuses_a_bad_timeout(bad: object) -> None:
+    with pytest.raises(gf.InvalidInputError, match="timeout_s"):
+        gf.flush(timeout_s=bad)  # type: ignore[arg-type]
