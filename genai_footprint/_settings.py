@@ -24,6 +24,8 @@ class InstrumentationSettings:
     zone: str | None = None  # serving zone of every call (ISO 3166-1 alpha-3), over any per-provider one
     request_stream_usage: bool = True  # ask OpenAI chat streams for a usage chunk, hidden from the caller
     strict: bool = False  # raise, not warn, when a named provider cannot be instrumented
+    # A reported count of output tokens above this is refused (impacts None, a warning): no real call has one.
+    max_output_tokens: int = 10_000_000
     zones_by_provider: Mapping[str, str] = field(default_factory=_empty)
     # Replace the registry's per-provider figures (a model's own figures still win): (min, max).
     pue_by_provider: Mapping[str, tuple[float, float]] = field(default_factory=_empty)

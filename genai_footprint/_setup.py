@@ -35,6 +35,7 @@ def init(
     zone: str | None = None,
     request_stream_usage: bool | None = None,
     strict: bool | None = None,
+    max_output_tokens: int | None = None,
     log_level: str | int | None = None,
     tags: Mapping[str, str] | None = None,
     exporters: Iterable[object] | Mapping[str, Mapping[str, object] | None] | None = None,
@@ -49,15 +50,18 @@ def init(
     every supported SDK installed). ``zone`` (ISO 3166-1 alpha-3) overrides the serving zone of every call. With
     ``request_stream_usage`` (default), OpenAI chat streams to endpoints known to accept it are asked for a
     usage chunk, hidden from the caller. ``strict=True`` raises instead of warning when a named provider cannot
-    be instrumented. ``exporters``: names (``"jsonl"``, ``"csv"``, ``"http"``, ``"otel"``), a mapping of name
-    to options, or objects with an ``export`` method. A bad setting raises ``ConfigError`` naming it, its value
-    and where it came from. Safe to call again: nothing is wrapped twice; the new settings apply.
+    be instrumented. ``max_output_tokens`` (default 10,000,000): a call reporting more output tokens than this,
+    or a count that is not a whole number, gets ``impacts = None`` and a warning. ``exporters``: names
+    (``"jsonl"``, ``"csv"``, ``"http"``, ``"otel"``), a mapping of name to options, or objects with an ``export``
+    method. A bad setting raises ``ConfigError`` naming it, its value and where it came from. Safe to call
+    again: nothing is wrapped twice; the new settings apply.
     """
     arguments = {
         "providers": providers,
         "zone": zone,
         "request_stream_usage": request_stream_usage,
         "strict": strict,
+        "max_output_tokens": max_output_tokens,
         "log_level": log_level,
         "tags": tags,
         "exporters": exporters,

@@ -573,6 +573,7 @@ def test_describe_lists_every_setting_with_its_source(layers: Layers) -> None:
         "zone",
         "request_stream_usage",
         "strict",
+        "max_output_tokens",
         "log_level",
         "tags.a",
     ]

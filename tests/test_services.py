@@ -301,3 +301,35 @@ def test_flush_says_false_when_the_exporters_are_still_at_work() -> None:
 def test_flush_refuses_a_bad_timeout(bad: object) -> None:
     with pytest.raises(gf.InvalidInputError, match="timeout_s"):
         gf.flush(timeout_s=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("reported", [10**30, 12.7, -3, 10_000_001])
+def test_an_absurd_token_count_gives_no_number(reported: object, caplog: pytest.LogCaptureFixture) -> None:
+    """A count that is no whole number from 0 to max_output_tokens: impacts None and a warning naming the field
+    and the value, never a number; the call still counts (unestimated) and is exported. (The OpenAI SDK itself
+    turns a JSON ``true`` or ``"12"`` into the int 1 or 12 before we see it.)"""
+    collect = Collect()
+    gf.init(providers=["openai"], exporters=[collect])
+    usage = {"prompt_tokens": 3, "completion_tokens": reported, "total_tokens": 3}
+    client = h.client(lambda request: h.chat_body(usage=usage))
+    with gf.track("absurd") as run:
+        response = _ask(client)
+    assert response.impacts is None
+    assert run.calls == run.unestimated_calls == 1 and run.impacts is None
+    warned = [r.getMessage() for r in caplog.records if r.name == "genai_footprint" and r.levelname == "WARNING"]
+    assert any(f"output_tokens={reported!r}" in message for message in warned), warned
+    assert gf.flush() is True
+    assert [record["estimated"] for record in collect.records] == [False]
+
+
+def test_the_token_ceiling_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = h.client(lambda request: h.chat_body(completion_tokens=5_000))
+    gf.init(providers=["openai"], max_output_tokens=4_999)
+    assert _ask(client).impacts is None
+    gf.init(providers=["openai"], max_output_tokens=5_000)
+    assert _ask(client).impacts is not None
+    monkeypatch.setenv("GENAI_FOOTPRINT_MAX_OUTPUT_TOKENS", "100")
+    gf.init(providers=["openai"])
+    assert _ask(client).impacts is None
+    with pytest.raises(ConfigError, match="max_output_tokens"):
+        gf.init(providers=["openai"], max_output_tokens=0)

@@ -83,6 +83,7 @@ def build_config(
         zone=value("zone"),
         request_stream_usage=value("request_stream_usage"),
         strict=value("strict"),
+        max_output_tokens=value("max_output_tokens"),
         zones_by_provider=by_provider("zone"),
         pue_by_provider=by_provider("pue"),
         wue_by_provider=by_provider("wue"),

@@ -60,6 +60,7 @@ def _instrumentation() -> list[Setting]:
         Setting("zone", zone, None, "ZONE", kwarg="zone", unset="(per call)"),
         Setting("request_stream_usage", boolean, True, "REQUEST_STREAM_USAGE", env_bool, "request_stream_usage"),
         Setting("strict", boolean, False, "STRICT", env_bool, "strict"),
+        Setting("max_output_tokens", integer(1), 10_000_000, "MAX_OUTPUT_TOKENS", env_int, "max_output_tokens"),
         Setting("log_level", log_level, None, "LOG_LEVEL", kwarg="log_level", unset="(left alone)"),
     ]
     for provider in PROVIDERS:

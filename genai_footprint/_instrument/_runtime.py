@@ -7,7 +7,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from genai_footprint import _validate
 from genai_footprint._events import CallEvent, CallListener
 from genai_footprint._instrument._guard import internal_error
 from genai_footprint._instrument._tokens import count_output_tokens
@@ -48,7 +47,9 @@ class Runtime:
         impacts = None
         try:
             impacts = self._estimate(_estimate, call, observation, end, first_item_at, ended_early)
-        except Exception:  # counted as unestimated, and exported as such
+        except RefusedCount as refused:  # counted as unestimated, and exported as such
+            logger.warning("genai_footprint: %s; the call gets impacts=None", refused)
+        except Exception:  # the same, after an internal error
             internal_error("estimate")
         model = observation.model or call.model_requested
         for run in call.trackers:
@@ -135,13 +136,23 @@ class Runtime:
         )
 
 
+class RefusedCount(Exception):
+    """A reported token count we will not estimate with (not a whole number, or over the ceiling)."""
+
+
 def _output_tokens(
     estimator: ModuleType, call: Call, observation: Observation, model: str, ended_early: bool
 ) -> tuple[float, Any, tuple[ImpactWarning, ...]]:
-    """The output tokens to estimate with, how they were counted, and the warnings that go with that."""
-    if observation.output_tokens is not None:
-        tokens = _validate.number("output_tokens", observation.output_tokens)
-        return tokens, observation.tokens_source, ()
+    """The output tokens to estimate with, how they were counted, and the warnings that go with that. Raises
+    ``RefusedCount`` for a reported count that is no whole number >= 0 or above ``max_output_tokens``."""
+    reported = observation.output_tokens
+    if reported is not None:
+        ceiling = call.settings.max_output_tokens
+        if isinstance(reported, bool) or not isinstance(reported, int) or not 0 <= reported <= ceiling:
+            raise RefusedCount(
+                f"{call.provider} reported output_tokens={reported!r} (expected a whole number 0-{ceiling})"
+            )
+        return reported, observation.tokens_source, ()
     counted, source = count_output_tokens(call.provider, model, observation.text or ())
     codes = ("tokens-counted", "stream-partial") if ended_early else ("tokens-counted",)
     warnings = tuple(
