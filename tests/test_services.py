@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import anthropic_fakes
 import lifecycle_helpers as h
 import pytest
 
@@ -333,3 +334,20 @@ def test_the_token_ceiling_is_a_setting(tmp_path: Path, monkeypatch: pytest.Monk
     assert _ask(client).impacts is None
     with pytest.raises(ConfigError, match="max_output_tokens"):
         gf.init(providers=["openai"], max_output_tokens=0)
+
+
+@pytest.mark.parametrize("reported", [12.7, 10**30, -1])
+def test_anthropic_absurd_token_count_is_refused_not_counted_from_text(
+    reported: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same rule on Anthropic: a reported count that is no whole number is refused (impacts None, a warning),
+    not replaced by an approximation from the text."""
+    body = anthropic_fakes.message()
+    body["usage"]["output_tokens"] = reported
+    server = anthropic_fakes.FakeAnthropic(messages=[body])
+    gf.init(providers=["anthropic"])
+    message = server.client().messages.create(
+        model=anthropic_fakes.REQUESTED, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.impacts is None
+    assert any(f"output_tokens={reported!r}" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")

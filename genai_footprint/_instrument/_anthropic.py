@@ -114,7 +114,7 @@ class _EventsObserver(StreamTally):
                 self.texts.append(text)
         elif kind == "message_delta":
             tokens = getattr(getattr(event, "usage", None), "output_tokens", None)
-            if isinstance(tokens, int):
+            if tokens is not None:  # checked when the call ends: a count that is no whole number is refused
                 self.tokens = tokens
         elif kind == "message_start":
             message = event.message
@@ -182,10 +182,10 @@ class MessagesEndpoint:
     def observe(self, call: Call, response: Any) -> Observation:
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "output_tokens", None)
-        counted = isinstance(tokens, int)
+        counted = tokens is not None  # checked when the call ends: a count that is no whole number is refused
         return Observation(
             model=getattr(response, "model", None) or None,
-            output_tokens=tokens if counted else None,
+            output_tokens=tokens,
             zone_hint=_geo_zone(usage),
             text=None if counted else _message_text(response),
         )

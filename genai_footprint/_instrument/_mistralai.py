@@ -29,15 +29,15 @@ logger = logging.getLogger("genai_footprint")
 # -- reading SDK objects ----------------------------------------------------------------------------------
 
 
-def _usage_tokens(usage: Any, name: str) -> int | None:
-    """A usage count the provider actually sent: the SDK's usage models default missing counts to 0."""
+def _usage_tokens(usage: Any, name: str) -> Any:
+    """A usage count the provider actually sent (the SDK's usage models default missing counts to 0), as sent:
+    the runtime refuses one that is no whole number."""
     if usage is None or not given(usage):
         return None
     sent = getattr(usage, "model_fields_set", None)
     if sent is not None and name not in sent:
         return None
-    value = attr(usage, name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return attr(usage, name)
 
 
 def _content_texts(content: Any, out: list[str]) -> None:
