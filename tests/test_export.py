@@ -274,6 +274,22 @@ def test_jsonl_one_compact_line_per_record_parents_created(tmp_path: Path, pipel
     assert second["estimated"] is False and second["impacts"] is None and second["model_requested"] == "my-finetune"
 
 
+def test_an_append_after_a_torn_line_starts_on_a_fresh_line(tmp_path: Path, pipelines: list[ExportPipeline]) -> None:
+    """A log ending in a torn line (a crash in the middle of a write): the next records are not glued onto it."""
+    path = tmp_path / "calls.jsonl"
+    whole = json.dumps(to_record(event(1)))
+    path.write_text(whole + "\n" + whole[: len(whole) // 2])  # one whole record, then half of one
+    pipeline = make(pipelines, [JSONLExporter(path)])
+    pipeline.listener(event(2))
+    pipeline.listener(event(3))
+    pipeline.close()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and lines[1] == whole[: len(whole) // 2]  # the torn line stays alone
+    for line in (lines[0], lines[2], lines[3]):
+        assert json.loads(line)["schema"] == SCHEMA
+    assert path.read_text().endswith("\n")
+
+
 def test_csv_flat_columns_and_one_header(tmp_path: Path, pipelines: list[ExportPipeline]) -> None:
     path = tmp_path / "calls.csv"
     for run in range(2):  # a second pipeline appends to the same file without a second header

@@ -101,9 +101,13 @@ def read_all(fd: int) -> bytes:
 
 
 def append(path: Path, data: Callable[[bool], bytes]) -> None:
-    """Append ``data(file_is_empty)`` to ``path`` in one write under the file's lock."""
+    """Append ``data(file_is_empty)`` to ``path`` in one write under the file's lock, on a line of its own: a
+    file that ends in a torn line (a crash in the middle of a write) gets a newline first, so the torn line
+    stays alone and the new records stay whole."""
     with locked_file(path) as fd:
-        write_all(fd, data(os.fstat(fd).st_size == 0))
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        write_all(fd, (b"\n" if torn else b"") + data(size == 0))
 
 
 def jsonl(records: Sequence[Mapping[str, Any]]) -> bytes:
