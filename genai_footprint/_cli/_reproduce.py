@@ -17,27 +17,14 @@ from genai_footprint._cli._text import table
 from genai_footprint._criteria import EMBODIED_NAMES, NAMES, USAGE_NAMES
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._record import SCHEMA
+from genai_footprint._impacts import ALL_KEYS, range_at
 
 if TYPE_CHECKING:
-    from genai_footprint import EstimateInputs, Impacts, Range
+    from genai_footprint import EstimateInputs
 
 RELATIVE_TOLERANCE = 1e-9
 # Every range an estimate holds, as ``Impacts`` names them: the totals, then "usage.x" and "embodied.x".
-RANGE_KEYS: tuple[str, ...] = (
-    *NAMES,
-    *(f"usage.{name}" for name in USAGE_NAMES),
-    *(f"embodied.{name}" for name in EMBODIED_NAMES),
-)
 _LINE_REF = re.compile(r"^(?P<path>.+):(?P<line>\d+)$")
-
-
-def range_by_key(impacts: Impacts, key: str) -> Range:
-    """The range of ``impacts`` named by ``key`` in ``RANGE_KEYS`` (``"gwp"``, ``"embodied.pe"``)."""
-    found: Any = impacts
-    for part in key.split("."):
-        found = getattr(found, part)
-    named: Range = found
-    return named
 
 
 # -- reading the record --------------------------------------------------------------------------------
@@ -113,7 +100,7 @@ def _estimate_part(obj: dict[str, Any], source: str) -> tuple[dict[str, Any], st
 
 
 def _recorded_ranges(obj: dict[str, Any], totals: object, prefix: str) -> dict[str, tuple[float, float]]:
-    """Every recorded range, keyed as ``RANGE_KEYS``; raises ValueError naming the first that is not one."""
+    """Every recorded range, keyed as ``ALL_KEYS``; raises ValueError naming the first that is not one."""
     if not isinstance(totals, dict):
         raise ValueError(f"{prefix.rstrip('.') or 'the record'!r} must be an object")
     ranges = {name: read_range(totals.get(name), prefix + name) for name in NAMES}
@@ -205,8 +192,8 @@ def reproduce_record(obj: object, source: str) -> Reproduction:
     if impacts.inputs is None:  # reproduce() always records the inputs it ran on
         raise InvalidInputError(source, "the recomputed estimate holds no inputs")
     checks = []
-    for key in RANGE_KEYS:
-        again = range_by_key(impacts, key)
+    for key in ALL_KEYS:
+        again = range_at(impacts, key)
         checks.append(BoundCheck(key, again.unit, recorded[key], (again.min, again.max)))
     return Reproduction(source, version, impacts.inputs, tuple(checks))
 

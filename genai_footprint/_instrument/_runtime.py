@@ -7,6 +7,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from genai_footprint import _validate
+from genai_footprint._errors import InvalidInputError
 from genai_footprint._events import CallEvent, CallListener
 from genai_footprint._instrument._guard import internal_error
 from genai_footprint._instrument._tokens import count_output_tokens
@@ -147,12 +149,11 @@ def _output_tokens(
     ``RefusedCount`` for a reported count that is no whole number >= 0 or above ``max_output_tokens``."""
     reported = observation.output_tokens
     if reported is not None:
-        ceiling = call.settings.max_output_tokens
-        if isinstance(reported, bool) or not isinstance(reported, int) or not 0 <= reported <= ceiling:
-            raise RefusedCount(
-                f"{call.provider} reported output_tokens={reported!r} (expected a whole number 0-{ceiling})"
-            )
-        return reported, observation.tokens_source, ()
+        try:
+            tokens = _validate.token_count("output_tokens", reported, maximum=call.settings.max_output_tokens)
+        except InvalidInputError as refused:
+            raise RefusedCount(f"{call.provider} reported output_tokens={reported!r}: {refused}") from None
+        return tokens, observation.tokens_source, ()
     counted, source = count_output_tokens(call.provider, model, observation.text or ())
     codes = ("tokens-counted", "stream-partial") if ended_early else ("tokens-counted",)
     warnings = tuple(
