@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._version import __version__
 
 if TYPE_CHECKING:
+    from genai_footprint._equivalents import Equivalent
     from genai_footprint._errors import (
         ConfigError,
         GenAIFootprintError,
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
         Range,
         UsageImpacts,
     )
+    from genai_footprint._methodology import methodology_versions
     from genai_footprint._registry import register_model
+    from genai_footprint._results import impacts_of
     from genai_footprint._setup import flush, init, shutdown
     from genai_footprint._track import Run, carry, current_run, track
 
@@ -39,6 +42,7 @@ __all__ = [
     "ConfigError",
     "ElectricityMix",
     "EmbodiedImpacts",
+    "Equivalent",
     "EstimateInputs",
     "GenAIFootprintError",
     "ImpactWarning",
@@ -56,7 +60,9 @@ __all__ = [
     "current_run",
     "estimate",
     "flush",
+    "impacts_of",
     "init",
+    "methodology_versions",
     "register_model",
     "reproduce",
     "shutdown",
@@ -67,6 +73,7 @@ _LAZY: dict[str, str] = {
     "ConfigError": "genai_footprint._errors",
     "ElectricityMix": "genai_footprint._impacts",
     "EmbodiedImpacts": "genai_footprint._impacts",
+    "Equivalent": "genai_footprint._equivalents",
     "EstimateInputs": "genai_footprint._impacts",
     "GenAIFootprintError": "genai_footprint._errors",
     "ImpactWarning": "genai_footprint._impacts",
@@ -80,7 +87,9 @@ _LAZY: dict[str, str] = {
     "UsageImpacts": "genai_footprint._impacts",
     "estimate": "genai_footprint._estimate",
     "flush": "genai_footprint._setup",
+    "impacts_of": "genai_footprint._results",
     "init": "genai_footprint._setup",
+    "methodology_versions": "genai_footprint._methodology",
     "shutdown": "genai_footprint._setup",
     "register_model": "genai_footprint._registry",
     "reproduce": "genai_footprint._estimate",

@@ -16,6 +16,7 @@ from typing import Any
 
 from genai_footprint import _methodology, _validate
 from genai_footprint._errors import InvalidInputError, UnknownModelError
+from genai_footprint._events import TokenDetails
 from genai_footprint._impacts import (
     ElectricityMix,
     EstimateInputs,
@@ -46,13 +47,14 @@ class Prepared:
 
 
 def resolve_model(registry: Registry, provider: str | None, model: str) -> ModelRow:
-    """The registry row for ``model`` (searching every provider when ``provider`` is None)."""
+    """The registry row for ``model`` (searching the providers that make models when ``provider`` is None: a
+    host serves other makers' models, found under their maker)."""
     if provider is not None:
         row = registry.resolve(provider, model)
         if row is None:
             raise UnknownModelError(provider, model, registry.suggestions(provider, model))
         return row
-    found = {(r.provider, r.name): r for p in registry.providers if (r := registry.resolve(p, model)) is not None}
+    found = {(r.provider, r.name): r for p in registry.makers if (r := registry.resolve(p, model)) is not None}
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
@@ -66,6 +68,8 @@ def estimate(
     model: str | None = None,
     *,
     output_tokens: float,
+    input_tokens: int | None = None,
+    cached_input_tokens: int | None = None,
     latency_s: float | None = None,
     zone: str | None = None,
     active_params: ParamValue | None = None,
@@ -75,6 +79,7 @@ def estimate(
     pue: ParamValue | None = None,
     wue: ParamValue | None = None,
     mix: Mapping[str, float] | None = None,
+    quantization_bits: float | None = None,
     methodology: str = _methodology.DEFAULT_VERSION,
 ) -> Impacts:
     """Estimate the impacts of one text-generation request.
@@ -83,12 +88,16 @@ def estimate(
     ``active_params`` and ``total_params`` (billions; a number or a ``(min, max)`` tuple) are required.
     ``latency_s`` is the measured wall-clock time of the request (None: unknown). ``zone`` is an ISO 3166-1
     alpha-3 code (or ``WOR``); ``mix`` replaces the zone's factors with ``{"gwp", "pe", "adpe", "wue"}`` per kWh.
+    ``input_tokens`` (every input token, cached ones included) and ``cached_input_tokens`` (of those, read from
+    the provider's cache) are recorded, and used by methodologies that count the prefill. ``quantization_bits``
+    replaces the model's bits per weight as served. ``methodology`` names the version (``methodology_versions()``).
 
     Raises ``UnknownModelError`` for a model not in the registry and ``InvalidInputError`` (a ``ValueError``)
     naming the argument for any other bad input.
     """
     tokens = _validate.number("output_tokens", output_tokens)
     latency = _validate.optional_number("latency_s", latency_s)
+    details = _given_details(input_tokens, cached_input_tokens)
     prepared = prepare(
         provider,
         model,
@@ -100,9 +109,25 @@ def estimate(
         pue=pue,
         wue=wue,
         mix=mix,
+        quantization_bits=quantization_bits,
         methodology=methodology,
     )
-    return compute(prepared, output_tokens=tokens, latency_s=latency)
+    return compute(prepared, output_tokens=tokens, latency_s=latency, details=details)
+
+
+def _given_details(input_tokens: object, cached_input_tokens: object) -> TokenDetails:
+    """The input counts given to ``estimate()``, checked: whole numbers, the cached part within the input."""
+    given = {
+        name: _validate.token_count(name, value)
+        for name, value in (("input_tokens", input_tokens), ("cached_input_tokens", cached_input_tokens))
+        if value is not None
+    }
+    cached = given.get("cached_input_tokens")
+    if cached is not None and cached > given.get("input_tokens", cached):
+        raise InvalidInputError("cached_input_tokens", f"{cached} is more than input_tokens={given['input_tokens']}")
+    if cached is not None and "input_tokens" not in given:
+        raise InvalidInputError("cached_input_tokens", "given without input_tokens (which counts the cached ones too)")
+    return TokenDetails(**given)
 
 
 def _provider_name(registry: Registry, provider: object) -> str | None:
@@ -202,6 +227,7 @@ def prepare(
     pue: object = None,
     wue: object = None,
     mix: Mapping[str, object] | None = None,
+    quantization_bits: object = None,
     methodology: str = _methodology.DEFAULT_VERSION,
     registry: Registry | None = None,
 ) -> Prepared:
@@ -216,19 +242,18 @@ def prepare(
     active, total = _parameters(row, active_params, total_params)
     tps_value = _validate.optional_number("tps", tps, allow_zero=False) if tps is not None else None
     ttft_value = _validate.optional_number("ttft", ttft) if ttft is not None else None
+    bits = _validate.optional_number("quantization_bits", quantization_bits, allow_zero=False)
     pue_range = _site_range("pue", pue, "", row.pue_range if row else None, prov.pue_range if prov else None, False)
     wue_range = _site_range("wue", wue, "L/kWh", row.wue_range if row else None, prov.wue_range if prov else None, True)
     zone_code = _zone_code(reg, zone, row, prov, mix is not None)
-    warnings: list[ImpactWarning] = []
-    if zone is None and row is None and prov is None and mix is None:
-        warnings.append(
-            ImpactWarning(code="zone-world-default", message="No provider or zone given; the world mix is used.")
-        )
     electricity = _custom_mix(zone_code, mix) if mix is not None else reg.mix_models[str(zone_code)]
-    if row is not None:
-        warnings.extend(row.impact_warnings)
-    if mix is None:
-        warnings.extend(reg.mix_warnings[electricity.zone])
+    # A host's missing figures, once given (e.g. a local server's [provider.local]), warn no more.
+    supplied = {"provider-zone-unknown"} if zone is not None else set()
+    if pue is not None and wue is not None:
+        supplied.add("provider-site-default")
+    unlocated = zone is None and prov is None and mix is None
+    warnings = _warnings(reg, row, None if mix is not None else electricity.zone, unlocated=unlocated)
+    warnings = [w for w in warnings if w.code not in supplied]
     inputs = {
         "provider": provider_name,
         "model_requested": model,
@@ -238,29 +263,27 @@ def prepare(
         "total_params": total,
         "tps": tps_value if tps is not None else (row.tps if row else None),
         "ttft_s": ttft_value if ttft is not None else (row.ttft_s if row else None),
+        "quantization_bits": bits if bits is not None else (row.quantization_bits if row else None),
         "pue": pue_range,
         "wue": wue_range,
         "mix": electricity,
         "registry_version": reg.version if (row is not None or mix is None) else None,
     }
-    return Prepared(method, inputs, tuple(warnings), methodology_inputs(inputs))
+    return Prepared(method, inputs, tuple(warnings), method.arguments(inputs))
 
 
-def methodology_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The methodology's keyword arguments (besides tokens and latency) from an estimate's inputs."""
-    mix: ElectricityMix = inputs["mix"]
-    return {
-        "active_params_b": (inputs["active_params"].min, inputs["active_params"].max),
-        "total_params_b": (inputs["total_params"].min, inputs["total_params"].max),
-        "tps": inputs["tps"],
-        "ttft_s": inputs["ttft_s"],
-        "pue": (inputs["pue"].min, inputs["pue"].max),
-        "wue_onsite": (inputs["wue"].min, inputs["wue"].max),
-        "mix_gwp": mix.gwp,
-        "mix_pe": mix.pe,
-        "mix_adpe": mix.adpe,
-        "mix_wue": mix.wue,
-    }
+def _warnings(reg: Registry, row: ModelRow | None, mix_zone: str | None, *, unlocated: bool) -> list[ImpactWarning]:
+    """What lowers an estimate's precision: no provider or zone at all (``unlocated``), the model's and its
+    host's codes, and the registry mix's (``mix_zone``; None for a custom mix)."""
+    found: list[ImpactWarning] = []
+    if row is not None:
+        found.extend(row.impact_warnings)
+    elif unlocated:
+        message = "No provider or zone given; the world mix is used."
+        found.append(ImpactWarning(code="zone-world-default", message=message))
+    if mix_zone is not None:
+        found.extend(reg.mix_warnings[mix_zone])
+    return found
 
 
 def prepared_for_call(
@@ -269,6 +292,7 @@ def prepared_for_call(
     zone_hint: str | None,
     *,
     zone: str | None = None,
+    methodology: str = _methodology.DEFAULT_VERSION,
     provider_zone: str | None = None,
     pue: tuple[float, float] | None = None,
     wue: tuple[float, float] | None = None,
@@ -278,7 +302,9 @@ def prepared_for_call(
     else ``provider_zone``, else the provider's; ``pue`` / ``wue`` replace the provider's figures, never a
     model's own. None when no name is known. Cached per registry revision: this costs more than a call may."""
     registry = get_registry()
-    return _prepared_for_call(registry, registry.revision, provider, models, zone_hint, zone, provider_zone, pue, wue)
+    return _prepared_for_call(
+        registry, registry.revision, provider, models, zone_hint, zone, methodology, provider_zone, pue, wue
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -289,6 +315,7 @@ def _prepared_for_call(
     models: tuple[str | None, ...],
     zone_hint: str | None,
     zone: str | None,
+    methodology: str,
     provider_zone: str | None,
     pue: tuple[float, float] | None,
     wue: tuple[float, float] | None,
@@ -307,6 +334,7 @@ def _prepared_for_call(
         pue=pue if row.pue is None else None,
         wue=wue if row.wue is None else None,
         registry=registry,
+        methodology=methodology,
     )
 
 
@@ -319,7 +347,7 @@ def with_gwp(prepared: Prepared, gwp: float, source: str, timestamp: str | None)
         update={"gwp": _validate.number("gwp", gwp), "gwp_source": source, "gwp_timestamp": timestamp}
     )
     inputs = {**prepared.inputs, "mix": live}
-    return Prepared(prepared.method, inputs, prepared.warnings, methodology_inputs(inputs))
+    return Prepared(prepared.method, inputs, prepared.warnings, prepared.method.arguments(inputs))
 
 
 def compute(
@@ -333,12 +361,19 @@ def compute(
     extra_warnings: tuple[ImpactWarning, ...] = (),
     model_requested: str | EllipsisType | None = ...,
     model_served: str | None = None,
+    details: TokenDetails | None = None,
 ) -> Impacts:
-    """The impacts of one request from prepared inputs; ``output_tokens`` and ``latency_s`` already checked.
+    """The impacts of one request from prepared inputs; ``output_tokens``, ``latency_s`` and ``details`` (the
+    other token counts) already checked.
 
     ``model_requested``: the name the caller asked for (None: they named none, e.g. an agent id); left out,
     the name the estimate was prepared with."""
+    counts = details or TokenDetails()
     per_request = {
+        "input_tokens": counts.input_tokens,
+        "cached_input_tokens": counts.cached_input_tokens,
+        "cache_write_input_tokens": counts.cache_write_input_tokens,
+        "reasoning_tokens": counts.reasoning_tokens,
         "output_tokens": output_tokens,
         "tokens_source": tokens_source,
         "latency_s": latency_s,
@@ -349,13 +384,15 @@ def compute(
     if model_requested is not ...:
         per_request["model_requested"] = model_requested
     inputs = EstimateInputs(**{**prepared.inputs, **per_request})
-    bounds = prepared.method.compute(output_tokens=output_tokens, latency_s=latency_s, **prepared.methodology_inputs)
+    method = prepared.method
+    request = {name: per_request[name] for name in method.REQUEST_INPUTS}
+    bounds = method.compute(**request, **prepared.methodology_inputs)
     return from_parts(
         bounds.usage,
         bounds.embodied,
-        methodology_version=prepared.method.VERSION,
+        methodology_version=method.VERSION,
         inputs=inputs,
-        warnings=prepared.warnings + extra_warnings,
+        warnings=prepared.warnings + extra_warnings + method.warnings(per_request),
     )
 
 
@@ -363,9 +400,12 @@ def reproduce(inputs: EstimateInputs | Mapping[str, Any], methodology_version: s
     """Recompute an estimate from its recorded inputs alone (no registry lookup)."""
     recorded = inputs if isinstance(inputs, EstimateInputs) else EstimateInputs.model_validate(inputs)
     method = _methodology.get(methodology_version)
-    bounds = method.compute(
-        output_tokens=recorded.output_tokens,
-        latency_s=recorded.latency_s,
-        **methodology_inputs(dict(recorded)),
+    fields = dict(recorded)
+    request = {name: fields[name] for name in method.REQUEST_INPUTS}
+    bounds = method.compute(**request, **method.arguments(fields))
+    return from_parts(
+        bounds.usage,
+        bounds.embodied,
+        methodology_version=method.VERSION,
+        inputs=recorded,
     )
-    return from_parts(bounds.usage, bounds.embodied, methodology_version=method.VERSION, inputs=recorded)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from genai_footprint._criteria import EMBODIED_NAMES, NAMES, UNITS, USAGE_NAMES
+from genai_footprint._criteria import EMBODIED_NAMES, LABELS, NAMES, UNITS, USAGE_NAMES, find_unit, format_range
+from genai_footprint._equivalents import Equivalent, equivalents_of
 
 TokensSource = Literal["given", "usage", "tiktoken", "approximation"]
 
@@ -64,12 +65,26 @@ class Range:
 
     __radd__ = __add__
 
+    def to(self, unit: str) -> Range:
+        """This range in ``unit``, another unit of the same criterion: ``impacts.energy.to("Wh")``.
+
+        Raises ValueError naming the unit and the allowed ones."""
+        found = find_unit(self.unit)
+        if found is None:
+            raise ValueError(f"cannot convert a range in {self.unit!r} to {unit!r}: {self.unit!r} is no impact unit")
+        criterion, _, size = found
+        target = find_unit(unit)
+        if target is None or target[0] is not criterion:
+            allowed = ", ".join(name for name, _ in criterion.scales)
+            raise ValueError(f"unknown unit {unit!r} for {criterion.label.lower()}: use one of {allowed}")
+        _, name, target_size = target
+        return Range(min=self.min * size / target_size, max=self.max * size / target_size, unit=name)
+
     def __format__(self, spec: str) -> str:
-        spec = spec or ".3g"
-        unit = f" {self.unit}" if self.unit else ""
-        if self.is_exact:
-            return f"{self.min:{spec}}{unit}"
-        return f"{self.min:{spec}} – {self.max:{spec}}{unit}"
+        """``f"{r}"``: SI-prefixed (``1.2 – 3.4 mWh``); ``f"{r:.2f}"`` formats the SI-scaled numbers;
+        ``f"{r:Wh}"``, ``f"{r:Wh:.2f}"`` in a given unit; ``f"{r:base}"`` in the base unit, scientific notation.
+        A range whose bounds show the same figures shows one number."""
+        return format_range(self.min, self.max, self.unit, spec)
 
     def __str__(self) -> str:
         return format(self)
@@ -132,6 +147,12 @@ class EstimateInputs(BaseModel):
     zone: str
     output_tokens: float
     tokens_source: TokensSource = "given"
+    # The other counts the provider reported (None: not reported). input_tokens includes the cached and
+    # cache-written ones; reasoning_tokens is part of output_tokens.
+    input_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
     latency_s: float | None = None
     measured_ttft_s: float | None = None
     stream: bool | None = None
@@ -139,6 +160,7 @@ class EstimateInputs(BaseModel):
     total_params: Range  # billions of parameters
     tps: float | None = None  # deployment's tokens per second
     ttft_s: float | None = None  # deployment's time to first token
+    quantization_bits: float | None = None  # bits per weight as served; None: unpublished
     pue: Range
     wue: Range  # on-site water usage effectiveness, L / kWh
     mix: ElectricityMix
@@ -183,6 +205,51 @@ class Impacts(BaseModel):
         return sum_impacts((self, other))
 
     __radd__ = __add__
+
+    def equivalents(self) -> tuple[Equivalent, ...]:
+        """Everyday equivalents of these impacts (smartphone charges, LED-bulb minutes, km by car, glasses of
+        water), each with the source of its figure: a sense of scale, never an offset."""
+        return equivalents_of(self)
+
+    def __str__(self) -> str:
+        """A short summary for people: each criterion SI-prefixed, then the model, zone, tokens and methodology.
+        ``repr()`` stays complete."""
+        return "\n".join(f"{label + ':':<{LABEL_WIDTH}}{text}" for label, text in summary_rows(self))
+
+
+# Wide enough for "Abiotic resources:" and one space.
+LABEL_WIDTH = max(len(label) for label in LABELS.values()) + 2
+
+
+def summary_rows(impacts: Impacts) -> list[tuple[str, str]]:
+    """(label, text) rows of ``str(impacts)``: the five criteria SI-prefixed, then where they came from."""
+    rows = [(LABELS[name], format(getattr(impacts, name))) for name in NAMES]
+    inputs = impacts.inputs
+    if inputs is None:
+        rows.append(("Calls", f"{impacts.calls:,}"))
+    else:
+        rows += [("Model", _model_text(inputs)), ("Zone", inputs.zone), ("Tokens", _tokens_text(inputs))]
+    rows.append(("Methodology", impacts.methodology_version))
+    if impacts.warnings:
+        rows.append(("Warnings", ", ".join(w.code for w in impacts.warnings)))
+    return rows
+
+
+def _model_text(inputs: EstimateInputs) -> str:
+    provider = f" ({inputs.provider})" if inputs.provider else ""
+    if inputs.model_resolved is None:
+        return f"none: {format(inputs.active_params, '')} B active parameters{provider}"
+    asked = inputs.model_requested or inputs.model_resolved
+    shown = asked if asked == inputs.model_resolved else f"{asked} → {inputs.model_resolved}"
+    return shown + provider
+
+
+def _tokens_text(inputs: EstimateInputs) -> str:
+    text = f"{inputs.output_tokens:,g} output"
+    if inputs.input_tokens is not None:
+        cached = f" ({inputs.cached_input_tokens:,} cached)" if inputs.cached_input_tokens else ""
+        text += f", {inputs.input_tokens:,} input{cached}"
+    return text
 
 
 def range_at(impacts: Impacts, key: str) -> Range:

@@ -26,6 +26,7 @@ class InstrumentationSettings:
     strict: bool = False  # raise, not warn, when a named provider cannot be instrumented
     # A reported count of output tokens above this is refused (impacts None, a warning): no real call has one.
     max_output_tokens: int = 10_000_000
+    methodology: str = "ecologits-0.11"  # the version estimating every call (genai_footprint._methodology)
     zones_by_provider: Mapping[str, str] = field(default_factory=_empty)
     # Replace the registry's per-provider figures (a model's own figures still win): (min, max).
     pue_by_provider: Mapping[str, tuple[float, float]] = field(default_factory=_empty)
@@ -51,6 +52,7 @@ class ExportSettings:
     tags: Mapping[str, str] = field(default_factory=_empty)
     queue_size: int = 10000  # records held for the export thread before new ones are dropped
     otel_spans: bool = False  # impacts also set as attributes of the current OpenTelemetry span
+    flush_on_sigterm: bool = True  # flush queued records on SIGTERM, then end as the signal would have
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ def init(
     request_stream_usage: bool | None = None,
     strict: bool | None = None,
     max_output_tokens: int | None = None,
+    methodology: str | None = None,
     log_level: str | int | None = None,
     tags: Mapping[str, str] | None = None,
     exporters: Iterable[object] | Mapping[str, Mapping[str, object] | None] | None = None,
@@ -51,7 +52,8 @@ def init(
     ``request_stream_usage`` (default), OpenAI chat streams to endpoints known to accept it are asked for a
     usage chunk, hidden from the caller. ``strict=True`` raises instead of warning when a named provider cannot
     be instrumented. ``max_output_tokens`` (default 10,000,000): a call reporting more output tokens than this,
-    or a count that is not a whole number, gets ``impacts = None`` and a warning. ``exporters``: names
+    or a count that is not a whole number, gets ``impacts = None`` and a warning. ``methodology``: the version
+    estimating every call (``methodology_versions()``; default ``ecologits-0.11``). ``exporters``: names
     (``"jsonl"``, ``"csv"``, ``"http"``, ``"otel"``), a mapping of name to options, or objects with an ``export``
     method. A bad setting raises ``ConfigError`` naming it, its value and where it came from. Safe to call
     again: nothing is wrapped twice; the new settings apply.
@@ -62,6 +64,7 @@ def init(
         "request_stream_usage": request_stream_usage,
         "strict": strict,
         "max_output_tokens": max_output_tokens,
+        "methodology": methodology,
         "log_level": log_level,
         "tags": tags,
         "exporters": exporters,
@@ -82,11 +85,31 @@ def init(
     global _config, _services
     with _lock:
         previous, _services, _config = _services, services, config
+    _switch_to(services, previous, flush_on_sigterm=config.export.flush_on_sigterm)
+
+
+def _switch_to(services: _Services, previous: _Services | None, *, flush_on_sigterm: bool) -> None:
+    """Calls now go to ``services``; the previous configuration's exporters flush what they still hold."""
     runtime = instrumentor().runtime
     runtime.listeners = services.listeners
     runtime.grid = services.grid
     if previous is not None:
-        previous.close()  # flushes what the previous configuration's exporters still held
+        previous.close()
+    _watch_sigterm(flush_on_sigterm and services.pipeline is not None)
+
+
+def _watch_sigterm(on: bool) -> None:
+    """Flush on SIGTERM while exports are on (``export.flush_on_sigterm``); put the signal back otherwise."""
+    from genai_footprint._export import _sigterm
+
+    if on:
+        _sigterm.install(_flush_on_signal)
+    else:
+        _sigterm.uninstall()
+
+
+def _flush_on_signal(timeout_s: float) -> object:
+    return flush(timeout_s)
 
 
 def _register_models(models: tuple[ModelSettings, ...]) -> None:
@@ -112,6 +135,7 @@ def shutdown() -> None:
     instrumented.runtime.grid = None
     with _lock:
         services, _services = _services, None
+    _watch_sigterm(False)
     if services is not None:
         services.close()
 

@@ -13,13 +13,15 @@ import inspect
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._criteria import EMBODIED_NAMES, USAGE_NAMES
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._impacts import Impacts, ImpactWarning, from_parts, merge_versions
+from genai_footprint._events import DETAIL_NAMES, TokenDetails
+from genai_footprint._impacts import LABEL_WIDTH, Impacts, ImpactWarning, from_parts, merge_versions, summary_rows
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,9 +86,32 @@ def _total(totals: list[_Totals]) -> Impacts:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TokenTotals:
+    """Token counts added up over one model's calls (``Run.tokens_by_model``): ``output_tokens`` over its
+    estimated calls, the others over every call that reported them; a count no call reported stays None."""
+
+    calls: int = 0
+    output_tokens: float | None = None
+    input_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+    def plus(self, output_tokens: float | None, details: TokenDetails) -> TokenTotals:
+        """These totals with one more call."""
+        counts = {"output_tokens": output_tokens, **{name: getattr(details, name) for name in DETAIL_NAMES}}
+        added = {
+            name: getattr(self, name) if value is None else (getattr(self, name) or 0) + value
+            for name, value in counts.items()
+        }
+        return TokenTotals(calls=self.calls + 1, **added)
+
+
 class Run:
     """The totals of one tracked block: ``impacts`` (None until a call is estimated), ``calls``,
-    ``unestimated_calls`` (models not in the registry) and a per-model breakdown ``by_model``."""
+    ``unestimated_calls`` (models not in the registry), a per-model breakdown ``by_model`` and the token
+    counts per model, ``tokens_by_model``."""
 
     def __init__(self, name: str, parents: tuple[str, ...]) -> None:
         self.name = name
@@ -94,23 +119,41 @@ class Run:
         self._lock = threading.Lock()
         self._by_model: dict[str, _Totals] = {}  # "provider/model" -> its calls' totals
         self._unestimated: dict[str, int] = {}
+        self._tokens: dict[str, TokenTotals] = {}
 
-    def add(self, provider: str, model: str | None, impacts: Impacts | None) -> None:
-        """Count one finished call (called by the instrumentation; usable for impacts you computed)."""
+    def add(
+        self, provider: str, model: str | None, impacts: Impacts | None, details: TokenDetails | None = None
+    ) -> None:
+        """Count one finished call (called by the instrumentation; usable for impacts you computed).
+        ``details``: the call's other token counts, as checked (``impacts.inputs`` holds them when estimated)."""
         if impacts is None:
             key = f"{provider}/{model or '?'}"
             with self._lock:
                 self._unestimated[key] = self._unestimated.get(key, 0) + 1
+                self._count_tokens(key, None, details or TokenDetails())
             return
         if not isinstance(impacts, Impacts):
             raise InvalidInputError("impacts", f"expected an Impacts or None, got {impacts!r}")
-        resolved = None if impacts.inputs is None else impacts.inputs.model_resolved
+        inputs = impacts.inputs
+        resolved = None if inputs is None else inputs.model_resolved
         key = f"{provider}/{resolved or model or '?'}"
+        if details is None and inputs is not None:
+            details = TokenDetails(**{name: getattr(inputs, name) for name in DETAIL_NAMES})
         with self._lock:
+            self._count_tokens(key, None if inputs is None else inputs.output_tokens, details or TokenDetails())
             totals = self._by_model.get(key)
             if totals is None:
                 totals = self._by_model[key] = _Totals()
             totals.add(impacts)
+
+    def _count_tokens(self, key: str, output_tokens: float | None, details: TokenDetails) -> None:
+        self._tokens[key] = self._tokens.get(key, TokenTotals()).plus(output_tokens, details)
+
+    @property
+    def tokens_by_model(self) -> dict[str, TokenTotals]:
+        """``"provider/model"`` → the token counts of its calls, estimated or not."""
+        with self._lock:
+            return dict(self._tokens)
 
     @property
     def impacts(self) -> Impacts | None:
@@ -152,6 +195,21 @@ class Run:
         impacts = self.impacts
         energy = f", energy={impacts.energy}" if impacts is not None else ""
         return f"Run({self.name!r}, calls={self.calls}{energy})"
+
+    def __str__(self) -> str:
+        """A short summary: the tracker, its calls, each criterion SI-prefixed, then energy and GHG per model."""
+        impacts, by_model, unestimated = self.impacts, self.by_model, self.unestimated_calls
+        skipped = f", {unestimated} without an estimate (model not in the registry)" if unestimated else ""
+        lines = [f"Run {' › '.join(self.path)}: {self.calls} call(s){skipped}"]
+        if impacts is not None:
+            lines += [f"  {label + ':':<{LABEL_WIDTH}}{text}" for label, text in summary_rows(impacts)[:5]]
+            lines += [f"  {'Methodology:':<{LABEL_WIDTH}}{impacts.methodology_version}"]
+        if len(by_model) > 1:
+            lines.append("  By model:")
+            lines += [
+                f"    {key} ({total.calls} call(s)): {total.energy}, {total.gwp}" for key, total in by_model.items()
+            ]
+        return "\n".join(lines)
 
 
 class track:

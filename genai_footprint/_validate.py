@@ -46,14 +46,15 @@ def bounds(name: str, value: object, *, allow_zero: bool = True) -> tuple[float,
     return single, single
 
 
-def token_count(name: str, value: object, *, maximum: int | None = None) -> int:
-    """A count of tokens: a whole number (an ``int``, not a bool or a float) from 0 to ``maximum``."""
+def token_count(name: str, value: object, *, maximum: int | None = None, limit: str = "max_output_tokens") -> int:
+    """A count of tokens: a whole number (an ``int``, not a bool or a float) from 0 to ``maximum`` (the setting
+    or rule named ``limit``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, f"expected a whole number of tokens, got {type(value).__name__} {value!r}")
     if value < 0:
         raise InvalidInputError(name, f"must be >= 0, got {value!r}")
     if maximum is not None and value > maximum:
-        raise InvalidInputError(name, f"must be at most {maximum:,} (max_output_tokens), got {value!r}")
+        raise InvalidInputError(name, f"must be at most {maximum:,} ({limit}), got {value!r}")
     return value
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import genai_footprint as gf
-from genai_footprint._events import CallEvent
+from genai_footprint._events import CallEvent, TokenDetails
 
 TESTS_DIR = Path(__file__).resolve().parent
 IMPACTS = gf.estimate(provider="openai", model="gpt-4o-mini", output_tokens=400, latency_s=2.1)
@@ -39,6 +40,7 @@ def event(
         zone="USA" if estimated else None,
         output_tokens=float(number),
         tokens_source="usage",
+        details=TokenDetails(),
         latency_s=2.1,
         ttft_s=0.4 if stream else None,
         stream=stream,
@@ -100,6 +102,10 @@ class Collector:
         self.failing = 0
         self.status: int | None = 503
         self.commit_then_drop = 0
+        self.delay_s = 0.0  # before each answer: a slow collector
+        self.hang = False  # while True, requests get no answer and store nothing (until set back, or stop())
+        self.hang_after: int | None = None  # hang likewise once this many requests were answered 2xx
+        self.answered = 0
         self.headers: dict[str, str] = {}
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
@@ -118,11 +124,26 @@ class Collector:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def _hang(self) -> bool:
+                hung = False
+                while collector._server is not None and (
+                    collector.hang or (collector.hang_after is not None and collector.answered >= collector.hang_after)
+                ):
+                    hung = True
+                    time.sleep(0.02)
+                return hung
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 ids = [record["record_id"] for record in json.loads(body)["records"]]
                 with collector._cond:
                     collector.requests.append({"path": self.path, "headers": dict(self.headers), "ids": ids})
+                if self._hang():  # released: the client gave up long ago; nothing is stored
+                    self.close_connection = True
+                    return
+                if collector.delay_s:
+                    time.sleep(collector.delay_s)
+                with collector._cond:
                     if collector.failing > 0:
                         collector.failing -= 1
                         status = collector.status
@@ -136,6 +157,7 @@ class Collector:
                         self.end_headers()
                         return
                     collector.counts.update(ids)
+                    collector.answered += 1
                     collector._cond.notify_all()
                     if collector.commit_then_drop > 0:
                         collector.commit_then_drop -= 1

@@ -189,6 +189,16 @@ class Touched:
             self.add(item)
 
 
+def _raw_responses(seen: Touched, completions: Any, chat: dict[str, Any]) -> None:
+    """A chat completion through ``with_raw_response`` and ``with_streaming_response`` (OpenAI-shaped SDKs)."""
+    raw = completions.with_raw_response.create(**chat)
+    seen.add(raw)
+    seen.result("chat raw", raw.parse())
+    with completions.with_streaming_response.create(**chat) as response:
+        seen.add(response)
+        seen.result("chat streaming response", response.parse())
+
+
 def _openai_calls(seen: Touched) -> None:
     import openai_fakes
 
@@ -199,12 +209,7 @@ def _openai_calls(seen: Touched) -> None:
     seen.result("chat.parse", client.chat.completions.parse(**chat))
     stream = seen.result("chat stream", client.chat.completions.create(**chat, stream=True))
     seen.items(stream)
-    raw = client.chat.completions.with_raw_response.create(**chat)
-    seen.add(raw)
-    seen.result("chat raw", raw.parse())
-    with client.chat.completions.with_streaming_response.create(**chat) as response:
-        seen.add(response)
-        seen.result("chat streaming response", response.parse())
+    _raw_responses(seen, client.chat.completions, chat)
     manager = client.chat.completions.stream(**chat)
     seen.add(manager)
     with manager as helper:
@@ -327,7 +332,8 @@ def class_vars_report(provider: str) -> dict[str, Any]:
     from genai_footprint._instrument import _anthropic, _mistralai, _openai
     from genai_footprint._instrument._wrappers import installed
 
-    spec = {"openai": _openai.SPEC, "anthropic": _anthropic.SPEC, "mistralai": _mistralai.SPEC}[provider]
+    specs = {"openai": _openai.SPEC, "anthropic": _anthropic.SPEC, "mistralai": _mistralai.SPEC, **_extra_specs()}
+    spec = specs[provider]
     modules, skipped = {}, {}
     for name in dict.fromkeys(target.module for target in spec.targets):
         try:
@@ -373,3 +379,189 @@ def class_vars_report(provider: str) -> dict[str, Any]:
         "impacts_none": [what for what, obj in instrumented.results if getattr(obj, "impacts", None) is None],
         "changed": changed,
     }
+
+
+# -- SDKs added later: their calls, and their specs (read by class_vars_report) -------------------------------
+
+
+def _groq_calls(seen: Touched) -> None:
+    import groq_fakes
+
+    server = groq_fakes.FakeGroq()
+    client, aclient = server.client(), server.async_client()
+    chat = {"model": groq_fakes.MODEL, "messages": ASK}
+    seen.result("chat", client.chat.completions.create(**chat))
+    seen.items(seen.result("chat stream", client.chat.completions.create(**chat, stream=True)))
+    with client.chat.completions.create(**chat, stream=True) as stream:
+        seen.result("chat stream with", stream)
+        seen.items(stream)
+    _raw_responses(seen, client.chat.completions, chat)
+    seen.add(client.embeddings.create(model="nomic-embed-text-v1_5", input="hi"))
+
+    async def asynchronous() -> None:
+        seen.result("async chat", await aclient.chat.completions.create(**chat))
+        await seen.aitems(seen.result("async chat stream", await aclient.chat.completions.create(**chat, stream=True)))
+        raw = await aclient.chat.completions.with_raw_response.create(**chat)
+        seen.add(raw)
+        seen.result("async chat raw", await raw.parse())
+
+    asyncio.run(asynchronous())
+
+
+def _cohere_calls(seen: Touched) -> None:
+    import cohere_fakes
+
+    server = cohere_fakes.FakeCohere()
+    v2 = {"model": cohere_fakes.MODEL, "messages": ASK}
+    v1 = {"model": cohere_fakes.V1_MODEL, "message": "What is the capital of France?"}
+    for name, client in (("v2", server.client_v2()), ("v1.v2", server.client_v1().v2)):
+        seen.result(f"{name} chat", client.chat(**v2))
+        seen.items(seen.result(f"{name} chat_stream", client.chat_stream(**v2)))
+    client = server.client_v1()
+    seen.result("v1 chat", client.chat(**v1))
+    seen.items(seen.result("v1 chat_stream", client.chat_stream(**v1)))
+    seen.add(server.client_v2().embed(model="embed-v4.0", texts=["hi"], input_type="search_query"))
+    seen.add(server.client_v2().rerank(model="rerank-v3.5", query="q", documents=["a", "b"]))
+
+    async def asynchronous() -> None:
+        aclient = server.async_client_v2()
+        seen.result("async v2 chat", await aclient.chat(**v2))
+        await seen.aitems(seen.result("async v2 chat_stream", aclient.chat_stream(**v2)))
+        av1 = server.async_client_v1()
+        seen.result("async v1 chat", await av1.chat(**v1))
+        await seen.aitems(seen.result("async v1 chat_stream", av1.chat_stream(**v1)))
+
+    asyncio.run(asynchronous())
+
+
+def _extra_specs() -> dict[str, Any]:
+    from genai_footprint._instrument import _cohere, _groq
+
+    return {"groq": _groq.SPEC, "cohere": _cohere.SPEC}
+
+
+SDK_CALLS["groq"] = _groq_calls
+SDK_CALLS["cohere"] = _cohere_calls
+
+
+# -- Google Gemini (google-genai) ------------------------------------------------------------------------------
+
+
+def _google_calls(seen: Touched) -> None:
+    import google_fakes
+
+    server = google_fakes.FakeGemini()
+    client = server.client()
+    model = google_fakes.MODEL
+    seen.result("generate_content", client.models.generate_content(model=model, contents="hi"))
+    stream = seen.result("stream", client.models.generate_content_stream(model=model, contents="hi"))
+    seen.items(stream)
+    chat = client.chats.create(model=model)
+    seen.result("chat", chat.send_message("hi"))
+    seen.result("chat stream, last chunk", list(chat.send_message_stream("hi"))[-1])
+    seen.result("vertex", server.vertex_client().models.generate_content(model=model, contents="hi"))
+    seen.add(client.models.embed_content(model="gemini-embedding-001", contents="hi"))
+
+    async def asynchronous() -> None:
+        seen.result("async", await client.aio.models.generate_content(model=model, contents="hi"))
+        stream = seen.result(
+            "async stream", await client.aio.models.generate_content_stream(model=model, contents="hi")
+        )
+        await seen.aitems(stream)
+        seen.result("async chat", await client.aio.chats.create(model=model).send_message("hi"))
+
+    asyncio.run(asynchronous())
+
+
+_specs_without_google = _extra_specs
+
+
+def _extra_specs() -> dict[str, Any]:  # the table above, and Google's spec
+    from genai_footprint._instrument import _google
+
+    return {**_specs_without_google(), "google": _google.SPEC}
+
+
+SDK_CALLS["google"] = _google_calls
+
+
+# -- Amazon Bedrock (boto3 bedrock-runtime): the response is a dict; its stream and body carry impacts ----------
+
+
+def _bedrock_calls(seen: Touched) -> None:
+    import bedrock_fakes
+
+    server = bedrock_fakes.FakeBedrock()
+    client = server.client()
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    model = bedrock_fakes.MODEL
+    seen.add(client.converse(modelId=model, messages=messages))  # a dict: its impacts are kept by request id
+    response = client.converse_stream(modelId=model, messages=messages)
+    seen.add(response)
+    seen.items(seen.result("converse_stream", response["stream"]))
+    response = client.invoke_model(modelId=model, body=b"{}")
+    seen.result("invoke_model body", response["body"]).read()
+    response = client.invoke_model_with_response_stream(modelId=model, body=b"{}")
+    seen.items(seen.result("invoke_model_with_response_stream", response["body"]))
+    server.usage = False  # no token-count header: the body is read through our reader
+    seen.result("invoke_model body, no header", client.invoke_model(modelId=model, body=b"{}")["body"]).read()
+    server.invoke_body = {"embedding": [0.1, 0.2], "inputTextTokenCount": 2}
+    seen.add(client.invoke_model(modelId="amazon.titan-embed-text-v2:0", body=b"{}")["body"])
+    server.close()
+
+
+_specs_without_bedrock = _extra_specs
+
+
+def _extra_specs() -> dict[str, Any]:  # the tables above, and Bedrock's spec
+    from genai_footprint._instrument import _bedrock
+
+    return {**_specs_without_bedrock(), "bedrock": _bedrock.SPEC}
+
+
+SDK_CALLS["bedrock"] = _bedrock_calls
+
+
+# -- Hugging Face (huggingface_hub): streams are generators, text_generation may return a str ------------------
+
+
+def _huggingface_calls(seen: Touched) -> None:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    import huggingface_fakes as hf
+
+    server = hf.FakeHub()
+    server.install()
+    client, aclient = server.client(provider="together"), server.async_client(provider="together")
+    tgi = server.client(provider="hf-inference")
+    seen.result("chat", client.chat_completion(ASK, model=hf.HUB_ID))
+    seen.result("chat.completions.create", client.chat.completions.create(model=hf.HUB_ID, messages=ASK))
+    stream = client.chat_completion(ASK, model=hf.HUB_ID, stream=True)
+    seen.items(stream)
+    seen.result("chat stream", stream)
+    seen.result("text_generation details", tgi.text_generation("hi", model=hf.HUB_ID, details=True))
+    stream = tgi.text_generation("hi", model=hf.HUB_ID, details=True, stream=True)
+    seen.items(stream)
+    seen.result("text_generation stream", stream)
+    seen.add(tgi.text_generation("hi", model=hf.HUB_ID))
+    seen.add(tgi.sentence_similarity("hi", other_sentences=["a", "b"], model=hf.EMBEDDER))
+
+    async def asynchronous() -> None:
+        seen.result("async chat", await aclient.chat_completion(ASK, model=hf.HUB_ID))
+        stream = await aclient.chat_completion(ASK, model=hf.HUB_ID, stream=True)
+        await seen.aitems(stream)
+        seen.result("async chat stream", stream)
+
+    asyncio.run(asynchronous())
+    server.uninstall()
+
+
+_specs_without_huggingface = _extra_specs
+
+
+def _extra_specs() -> dict[str, Any]:  # the tables above, and Hugging Face's spec
+    from genai_footprint._instrument import _huggingface
+
+    return {**_specs_without_huggingface(), "huggingface": _huggingface.SPEC}
+
+
+SDK_CALLS["huggingface"] = _huggingface_calls

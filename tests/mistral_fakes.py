@@ -5,12 +5,11 @@ close stops reading as it would on a network.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx2
+from fake_http import Httpx2Events, record, sse_data, sse_named
 
 MODEL = "mistral-small-latest"
 SERVED = "mistral-small-2506"  # a dated name, as the API may answer
@@ -205,51 +204,6 @@ def embeddings_body() -> dict[str, Any]:
     }
 
 
-# -- SSE --------------------------------------------------------------------------------------------------
-
-
-def sse_data(chunks: list[dict[str, Any]], *, done: bool = True) -> list[bytes]:
-    """``data: {...}`` events (chat / FIM / agents), then ``data: [DONE]``."""
-    events = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks]
-    if done:
-        events.append(b"data: [DONE]\n\n")
-    return events
-
-
-def sse_named(events: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
-    """``event: name`` / ``data: {...}`` events (conversations, Responses API)."""
-    return [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
-
-
-class SSEStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
-    """A response body handed out one SSE event at a time, for both the sync and the async client."""
-
-    def __init__(self, events: list[bytes]) -> None:
-        self.events = events
-        self.sent = 0
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for event in self.events:
-            if self.closed:
-                return
-            self.sent += 1
-            yield event
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for event in self.events:
-            if self.closed:
-                return
-            self.sent += 1
-            yield event
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
 # -- the fake API -----------------------------------------------------------------------------------------
 
 _COMPLETION_PATHS = frozenset(
@@ -281,12 +235,10 @@ class FakeMistral:
         self.content = "Bonjour le monde !"
         self.headers: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.streams: list[SSEStream] = []
+        self.streams: list[Httpx2Events] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        body = json.loads(request.content) if request.content else {}
-        path = request.url.path
-        self.requests.append((path, body))
+        path, body = record(request, self.requests)
         if self.status != 200:
             error = self.error_body if self.error_body is not None else {"object": "error", "message": "boom"}
             return httpx2.Response(self.status, json=error, headers=self.headers)
@@ -317,7 +269,7 @@ class FakeMistral:
         return httpx2.Response(200, json=payload, headers=self.headers)
 
     def _stream(self, events: list[bytes]) -> httpx2.Response:
-        stream = SSEStream(events)
+        stream = Httpx2Events(events)
         self.streams.append(stream)
         return httpx2.Response(200, headers={"content-type": "text/event-stream", **self.headers}, stream=stream)
 

@@ -12,6 +12,7 @@ import pytest
 
 import genai_footprint as gf
 from genai_footprint._cli import main
+from genai_footprint._criteria import BY_NAME, display_unit, format_quantity
 from genai_footprint._registry import get_registry
 
 SCRIPT = Path(sys.executable).parent / ("genai-footprint.exe" if sys.platform == "win32" else "genai-footprint")
@@ -38,6 +39,12 @@ def table_row(out: str, label: str) -> list[str]:
     return re.split(r"\s{2,}", rows[0].strip())
 
 
+def _mid(field: str, r: gf.Range) -> str:
+    """The midpoint as the estimate table shows it: in the unit of its range."""
+    unit, _ = display_unit(BY_NAME[field], "si", r.max)
+    return format_quantity(field, r.mid, r.mid, unit)
+
+
 def assert_one_line_error(code: int, out: str, err: str, *needles: str) -> None:
     assert code == 2
     assert out == ""
@@ -59,17 +66,16 @@ def test_estimate_table_shows_the_library_numbers(capsys: pytest.CaptureFixture[
     assert code == 0, err
     assert err == ""
     expected = gf.estimate("openai", "gpt-4o", output_tokens=500, latency_s=3.2)
-    for field, label, unit in ROWS:
+    for field, label, _ in ROWS:
         r = getattr(expected, field)
         assert r.min < r.max  # gpt-4o has a parameter range, so every criterion is a true range
-        assert table_row(out, label) == [label, unit, f"{r.mid:.3g}", f"{r.min:.3g} – {r.max:.3g}"]
+        assert table_row(out, label) == [label, f"{r:si}", _mid(field, r)]
 
     usage = next(line for line in out.splitlines() if line.startswith("Usage"))
     embodied = next(line for line in out.splitlines() if line.startswith("Embodied"))
-    assert f"GHG {expected.usage.gwp.mid:.3g} kgCO2eq" in usage
-    assert f"primary energy {expected.usage.pe.mid:.3g} MJ" in usage
-    assert f"GHG {expected.embodied.gwp.mid:.3g} kgCO2eq" in embodied
-    assert f"abiotic {expected.embodied.adpe.mid:.3g} kgSbeq" in embodied
+    assert f"GHG {format_quantity('gwp', expected.usage.gwp.mid, expected.usage.gwp.mid)}" in usage
+    assert f"primary energy {format_quantity('pe', expected.usage.pe.mid, expected.usage.pe.mid)}" in usage
+    assert f"GHG {format_quantity('gwp', expected.embodied.gwp.mid, expected.embodied.gwp.mid)}" in embodied
 
     registry = get_registry()
     assert "gpt-4o → gpt-4o (openai)" in out
@@ -78,21 +84,30 @@ def test_estimate_table_shows_the_library_numbers(capsys: pytest.CaptureFixture[
     assert re.search(r"^Latency:\s+3.2 s$", out, re.M)
     assert re.search(rf"^Methodology:\s+{re.escape(expected.methodology_version)}$", out, re.M)
     assert re.search(rf"^Registry:\s+{re.escape(registry.version)}$", out, re.M)
-    for warning in expected.warnings:
-        assert f"{warning.code}: {warning.message}" in out
+    for warning in expected.warnings:  # wrapped to 100 columns
+        assert f"- {warning.code}: {warning.message}" in " ".join(out.split())
 
 
 def test_estimate_alias_resolution_and_world_fallback_warning(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "estimate", "--model", "gpt-4o-2024-08-06-latest", "--output-tokens", "10", "--zone", "abw"
+        capsys,
+        "estimate",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-2024-08-06-latest",
+        "--output-tokens",
+        "10",
+        "--zone",
+        "abw",
     )
-    expected = gf.estimate(None, "gpt-4o-2024-08-06-latest", output_tokens=10, zone="abw")
+    expected = gf.estimate("openai", "gpt-4o-2024-08-06-latest", output_tokens=10, zone="abw")
     assert code == 0
     assert expected.inputs is not None
     assert f"gpt-4o-2024-08-06-latest → {expected.inputs.model_resolved} (openai)" in out
     assert re.search(r"^Zone:\s+ABW$", out, re.M)
     assert "electricity-mix-world" in out
-    assert table_row(out, "Water")[2] == f"{expected.wcf.mid:.3g}"
+    assert table_row(out, "Water")[1:] == [f"{expected.wcf}", _mid("wcf", expected.wcf)]
 
 
 def test_estimate_json_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
@@ -163,7 +178,7 @@ def test_scientific_notation_range_and_custom_mix(capsys: pytest.CaptureFixture[
     expected = gf.estimate(
         active_params=(0.5, 2.0), total_params=2, output_tokens=100, pue=1.2, wue=0.5, mix=mix, tps=80, ttft=0.4
     )
-    assert table_row(out, "GHG emissions")[2] == f"{expected.gwp.mid:.3g}"
+    assert table_row(out, "GHG emissions")[2] == _mid("gwp", expected.gwp)
     assert "custom mix (gwp 0.1, pe 2, adpe 1e-08, wue 3 per kWh)" in out
     assert re.search(r"^Model:\s+none given$", out, re.M)
 
@@ -182,6 +197,9 @@ def test_unknown_model_names_close_matches(capsys: pytest.CaptureFixture[str]) -
     ("argv", "needles"),
     [
         (["--output-tokens", "-5"], ["--output-tokens", "-5"]),
+        (["--output-tokens", "5.5"], ["--output-tokens", "whole number", "'5.5'"]),
+        (["--output-tokens", "many"], ["--output-tokens", "'many'"]),
+        (["--output-tokens", "5", "--units", "imperial"], ["--units", "'imperial'", "si", "base"]),
         (["--output-tokens", "5", "--pue", "1.3:1.1"], ["--pue", "inverted range", "1.3", "1.1"]),
         (["--output-tokens", "5", "--zone", "XYZ"], ["--zone", "'XYZ'"]),
         (["--output-tokens", "5", "--latency", "soon"], ["--latency", "'soon'"]),
@@ -197,7 +215,7 @@ def test_unknown_model_names_close_matches(capsys: pytest.CaptureFixture[str]) -
 def test_bad_inputs_give_one_line_naming_the_option(
     capsys: pytest.CaptureFixture[str], argv: list[str], needles: list[str]
 ) -> None:
-    code, out, err = run(capsys, "estimate", "--model", "gpt-4o-mini", *argv)
+    code, out, err = run(capsys, "estimate", "--provider", "openai", "--model", "gpt-4o-mini", *argv)
     assert_one_line_error(code, out, err, *needles)
 
 
@@ -258,11 +276,11 @@ def test_zones_fra(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     registry = get_registry()
     fra = registry.mixes["FRA"]
-    assert table_row(out, "FRA") == ["FRA", f"{fra.gwp:.3g}", f"{fra.pe:.3g}", f"{fra.adpe:.3g}", f"{fra.wue:.3g}", "-"]
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("Sources")
+    cells = ["FRA", "France", f"{fra.gwp:.3g}", f"{fra.pe:.3g}", f"{fra.adpe:.3g}", f"{fra.wue:.3g}", "-"]
+    assert table_row(out, "FRA") == cells
+    sources = " ".join(out.partition("\nSources")[2].split())  # wrapped to 100 columns
     for factor, source in registry.mix_sources.items():
-        assert f"{factor}: {source}" in last
+        assert f"{factor}: {' '.join(source.split())}" in sources
 
 
 def test_zones_fallback_and_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,32 +293,90 @@ def test_zones_fallback_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"gwp", "pe", "adpe", "wue"} <= set(data["sources"])
 
 
+def test_zones_search_country_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "zones", "france")
+    assert code == 0, err
+    assert table_row(out, "FRA")[:2] == ["FRA", "France"]
+    code, out, _ = run(capsys, "zones", "kingdom", "--json")
+    assert code == 0
+    zones = {z["zone"]: z["name"] for z in json.loads(out)["zones"]}
+    assert zones["GBR"] == "United Kingdom"
+    assert all("kingdom" in name.lower() for name in zones.values())
+
+
+@pytest.mark.parametrize("command", ["models", "zones"])
+def test_a_search_without_match_exits_1_with_a_message(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, err = run(capsys, command, "xyzzy")
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and "'xyzzy'" in err and f"genai-footprint {command}" in err
+    code, out, _ = run(capsys, command, "xyzzy", "--json")
+    assert code == 1
+    assert json.loads(out)[command] == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["models"],
+        ["zones"],
+        ["estimate", "--provider", "openai", "--model", "gpt-4o", "--output-tokens", "500", "--equivalents"],
+        ["estimate", "--provider", "openai", "--model", "gpt-4o", "--output-tokens", "500", "--units", "base"],
+    ],
+)
+def test_text_output_fits_100_columns(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    shown = out.partition("\nSources")[0]  # sources keep their web addresses whole
+    assert max(len(line) for line in shown.splitlines()) <= 100
+
+
+def test_estimate_units_base_shows_base_units_in_scientific_notation(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["estimate", "--provider", "openai", "--model", "gpt-4o", "--output-tokens", "500", "--units", "base"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    expected = gf.estimate("openai", "gpt-4o", output_tokens=500)
+    for field, label, unit in ROWS:
+        r = getattr(expected, field)
+        assert table_row(out, label)[1:] == [f"{r.min:.2e} – {r.max:.2e} {unit}", f"{r.mid:.2e} {unit}"]
+    usage = next(line for line in out.splitlines() if line.startswith("Usage"))
+    assert f"primary energy {expected.usage.pe.mid:.2e} MJ" in usage
+
+
+def test_estimate_equivalents_name_their_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["estimate", "--provider", "openai", "--model", "gpt-4o", "--output-tokens", "500", "--equivalents"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    expected = gf.estimate("openai", "gpt-4o", output_tokens=500).equivalents()
+    assert len(expected) >= 4
+    for n, item in enumerate(expected, start=1):
+        assert f"  {item} [{n}]" in out
+        assert f"  [{n}] " + item.source.split()[0] in out
+    assert "epa.gov" in out and "smartphone" in out
+    code, out, _ = run(capsys, *argv, "--json")
+    shown = json.loads(out)
+    assert gf.Impacts.model_validate(shown["impacts"]) == gf.estimate("openai", "gpt-4o", output_tokens=500)
+    assert [e["name"] for e in shown["equivalents"]] == [e.name for e in expected]
+    assert shown["equivalents"][0]["min"] == expected[0].min and shown["equivalents"][0]["source"]
+
+
 # -- the installed console script ----------------------------------------------------------------------
+
+
+def estimate_with_the_console_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """``genai-footprint estimate --provider openai --model gpt-4o-mini`` and ``args``, as installed."""
+    command = [str(SCRIPT), "estimate", "--provider", "openai", "--model", "gpt-4o-mini", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_console_script() -> None:
     assert SCRIPT.exists(), f"{SCRIPT} missing: pip install -e . to create the console script"
-    ok = subprocess.run(
-        [str(SCRIPT), "estimate", "--model", "gpt-4o-mini", "--output-tokens", "150", "--zone", "FRA"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    ok = estimate_with_the_console_script("--output-tokens", "150", "--zone", "FRA")
     assert ok.returncode == 0, ok.stderr
-    expected = gf.estimate(None, "gpt-4o-mini", output_tokens=150, zone="FRA")
-    assert table_row(ok.stdout, "Energy")[2:] == [
-        f"{expected.energy.mid:.3g}",
-        f"{expected.energy.min:.3g} – {expected.energy.max:.3g}",
-    ]
+    expected = gf.estimate("openai", "gpt-4o-mini", output_tokens=150, zone="FRA")
+    assert table_row(ok.stdout, "Energy")[1:] == [f"{expected.energy}", _mid("energy", expected.energy)]
 
-    bad = subprocess.run(
-        [str(SCRIPT), "estimate", "--model", "gpt-4o-mini", "--output-tokens", "5", "--pue", "1.3:1.1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    bad = estimate_with_the_console_script("--output-tokens", "5", "--pue", "1.3:1.1")
     assert_one_line_error(bad.returncode, bad.stdout, bad.stderr, "--pue", "inverted range")
 
 

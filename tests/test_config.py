@@ -574,6 +574,7 @@ def test_describe_lists_every_setting_with_its_source(layers: Layers) -> None:
         "request_stream_usage",
         "strict",
         "max_output_tokens",
+        "methodology",
         "log_level",
         "tags.a",
     ]

@@ -38,7 +38,8 @@ STEPS = (  # (step, tracker, provider, resolved model, stream) in call order
     ("answer", "step-answer", "mistralai", "mistral-small-latest", True),
     ("summary", "step-summary", "openai", "gpt-4o-mini-2024-07-18", False),
 )
-LABELS = ("1 plan", "2 tool call", "3 answer (stream)", "4 summary (async)")
+LABELS = ("├─ step-plan", "├─ step-tool-call", "├─ step-answer", "└─ step-summary")  # the tracker tree
+SHAPES = ("sync", "sync", "streamed", "async")
 KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MISTRAL_API_KEY")
 PATCHED = (  # (owner, method) the demo's calls go through
     (openai_chat.Completions, "create"),
@@ -85,15 +86,21 @@ def test_the_table_lists_every_step_and_the_log_holds_one_record_per_call(
     log = tmp_path / "calls.jsonl"
     code, out, err = run(capsys, "demo", "--fast", "--log", str(log))
     assert code == 0, err
-    for label, (_, _, provider, model, _) in zip(LABELS, STEPS, strict=True):
+    lines = out.splitlines()
+    header = next(n for n, line in enumerate(lines) if line.startswith("Tracker  "))
+    assert lines[header + 2].startswith("demo-agent  ")  # the root, then its trackers in call order
+    assert [line.split("  ")[0] for line in lines[header + 3 : header + 7]] == list(LABELS)
+    assert max(len(line) for line in lines[header : header + 7]) <= 100
+    for label, (_, tracker, provider, _, _), shape in zip(LABELS, STEPS, SHAPES, strict=True):
         cells = row(out, label)
-        assert cells[1:3] == [provider, model]
-        assert cells[-1] in ("USA", "SWE")  # the registry's zones for these providers
-        assert re.fullmatch(r"\d+\.\d\d s", cells[4])
-        assert all(re.search(r"\d", cell) for cell in cells[5:8])  # energy, GHG, water
-    total = row(out, "Total (demo-agent)")
+        assert cells[1] == MODELS[provider]
+        assert all(re.search(r"\d", cell) for cell in cells[2:5])  # energy, GHG, water
+        detail = next(line for line in lines if line.startswith(f"  {tracker}:"))
+        assert f"{provider} {MODELS[provider]}, {shape}," in detail
+        assert re.search(r", \d+\.\d\d s, zone (USA|SWE)$", detail)  # the registry's zones for these providers
+    total = row(out, "demo-agent")
     assert total[1] == "4 calls"
-    assert total[2] == "497"  # 142 + 71 + 236 + 48 output tokens
+    assert "(497 output tokens)" in out  # 142 + 71 + 236 + 48
     assert "convert_units(value=854, from_unit='km', to_unit='mi') → 854 km = 530.65 mi" in out
     assert f"Log: {log} (4 records) — see `genai-footprint report {log}`" in out
 
@@ -112,7 +119,9 @@ def test_the_table_lists_every_step_and_the_log_holds_one_record_per_call(
     # The report of the log shows the same total, formatted the same way.
     code, report, err = run(capsys, "report", str(log), "--by", "provider", "--criterion", "energy,gwp,wcf")
     assert code == 0, err
-    assert row(report, "all")[1:] == ["4", "4", "0", "497", *total[3:]]
+    all_calls = row(report, "all")
+    assert all_calls[1:5] == ["4", "4", "0", "497"] and all_calls[6:] == total[2:]
+    assert re.fullmatch(r"[\d,]+", all_calls[5])  # the input tokens the fake providers reported
 
 
 def test_the_total_is_the_sum_of_the_records_and_the_report_agrees(

@@ -525,3 +525,41 @@ def test_a_stream_ended_from_several_threads_at_once_finishes_once(finished: Fin
         for thread in threads:
             thread.join()
     assert len(finished.calls) == 20
+
+
+# -- SDKs added later (Groq, Cohere): a response copies, pickles and compares as the SDK's own ---------------
+
+LATER_PROVIDERS = ["groq", "cohere"]
+
+
+def _later_response(provider: str) -> Any:
+    if provider == "cohere":
+        import cohere_fakes
+
+        return cohere_fakes.FakeCohere().client_v2().chat(model=cohere_fakes.MODEL, messages=MESSAGES)
+    import groq_fakes
+
+    return groq_fakes.FakeGroq().client().chat.completions.create(model=groq_fakes.MODEL, messages=MESSAGES)
+
+
+@pytest.mark.parametrize("how", sorted(CLONES))
+@pytest.mark.parametrize("provider", LATER_PROVIDERS)
+def test_a_later_sdks_response_copies_pickles_and_compares_as_its_own(
+    provider: str, how: str, finished: Finished
+) -> None:
+    pytest.importorskip(provider)
+    plain = _later_response(provider)
+    gf.init(providers=[provider], strict=True)
+    response = _later_response(provider)
+    assert finished.calls == [(provider, response.impacts)] and isinstance(response.impacts, Impacts)
+    clone, plain_clone = CLONES[how](response), CLONES[how](plain)
+    assert type(clone) is type(plain_clone) is type(plain)
+    assert clone == plain_clone == plain and response == plain
+    assert clone.model_dump() == plain.model_dump() and "impacts" not in response.model_dump_json()
+    assert repr(response) == repr(plain)
+    assert set(vars(response)) - set(vars(plain)) == {"impacts"}
+    assert not [cls for cls in type(response).__mro__ if "impacts" in vars(cls)]
+    if how in ("copy", "model_copy"):
+        assert clone.impacts is response.impacts
+    else:
+        assert clone.impacts == response.impacts

@@ -388,5 +388,5 @@ def test_one_warning_per_outage_and_no_credentials_in_logs(
     assert_each_once(collector, 30)
     messages = [r.getMessage() for r in caplog.records]
     assert all("hunter2" not in m for m in messages)
-    assert sum("could not deliver records to http://127.0.0.1:" in m for m in messages) == 1
+    assert sum("could not deliver records to http://****@127.0.0.1:" in m for m in messages) == 1
     assert sum("is reachable again" in m for m in messages) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,10 +14,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GenAiProviderNameValues
 
 import genai_footprint as gf
-from genai_footprint._criteria import UNITS
-from genai_footprint._export._otel import OTelExporter, otel_span_hook
+from genai_footprint._criteria import CRITERIA as ALL_CRITERIA
+from genai_footprint._events import TokenDetails
+from genai_footprint._export._otel import OTelExporter, otel_span_hook, provider_name
 from genai_footprint._export._pipeline import ExportPipeline, build_exporter
 from genai_footprint._export._record import CRITERIA, to_record
 from genai_footprint._setup import current_runtime
@@ -68,23 +71,59 @@ def test_counters_add_up_min_and_max_per_model_and_zone(meters: Metrics) -> None
         pipeline.listener(event(number, estimated=False, model="my-finetune"))
     pipeline.close()
     found = meters.sums()
-    where = frozenset({("provider", "openai"), ("model", "gpt-4o-mini"), ("zone", "USA")})
+    where = frozenset(
+        {
+            ("gen_ai.provider.name", "openai"),
+            ("gen_ai.request.model", "gpt-4o-mini"),
+            ("genai_footprint.model", "gpt-4o-mini"),
+            ("genai_footprint.zone", "USA"),
+        }
+    )
     for criterion in CRITERIA:
         for bound in ("min", "max"):
             name = f"genai_footprint.{criterion}.{bound}"
             assert found[name] == {where: pytest.approx(10 * getattr(getattr(IMPACTS, criterion), bound))}
     assert found["genai_footprint.calls"] == {
-        where | {("estimated", True)}: 10,
-        frozenset({("provider", "openai"), ("model", "my-finetune"), ("estimated", False)}): 3,
+        where | {("genai_footprint.estimated", True)}: 10,
+        frozenset(
+            {
+                ("gen_ai.provider.name", "openai"),
+                ("gen_ai.request.model", "my-finetune"),
+                ("genai_footprint.estimated", False),
+            }
+        ): 3,
     }
 
 
-def test_counter_names_and_units(meters: Metrics) -> None:
+def test_counter_names_and_ucum_units(meters: Metrics) -> None:
     OTelExporter(meter_provider=meters.provider).export([to_record(event(1))])
     units = {metric.name: metric.unit for metric in meters.metrics()}
-    expected = {f"genai_footprint.{c}.{b}": UNITS[c] for c in CRITERIA for b in ("min", "max")}
+    expected = {f"genai_footprint.{c.name}.{b}": c.ucum for c in ALL_CRITERIA for b in ("min", "max")}
     assert units == {**expected, "genai_footprint.calls": "{call}"}
-    assert units["genai_footprint.energy.max"] == "kWh" and units["genai_footprint.wcf.min"] == "L"
+    assert units["genai_footprint.energy.max"] == "kW.h"
+    assert units["genai_footprint.gwp.min"] == "kg{CO2eq}"
+    assert units["genai_footprint.adpe.max"] == "kg{Sbeq}"
+    assert units["genai_footprint.pe.max"] == "MJ" and units["genai_footprint.wcf.min"] == "L"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("openai", "openai"),
+        ("anthropic", "anthropic"),
+        ("mistralai", "mistral_ai"),
+        ("google", "gcp.gen_ai"),
+        ("bedrock", "aws.bedrock"),
+        ("groq", "groq"),
+        ("cohere", "cohere"),
+        ("xai", "x_ai"),
+        ("together", "together"),  # not in the conventions' list: kept as it is
+    ],
+)
+def test_provider_names_are_the_semantic_conventions_values(ours: str, theirs: str) -> None:
+    assert provider_name(ours) == theirs
+    if theirs != "together":
+        assert theirs in {v.value for v in GenAiProviderNameValues}
 
 
 def test_span_hook_puts_the_impacts_on_the_recording_span(spans: tuple[Any, InMemorySpanExporter]) -> None:
@@ -104,7 +143,50 @@ def test_span_hook_puts_the_impacts_on_the_recording_span(spans: tuple[Any, InMe
     for criterion in CRITERIA:
         assert attributes[f"genai_footprint.{criterion}.min"] == getattr(IMPACTS, criterion).min
         assert attributes[f"genai_footprint.{criterion}.max"] == getattr(IMPACTS, criterion).max
-    assert dict(second.attributes or {}) == {"genai_footprint.estimated": False, "genai_footprint.model": "my-finetune"}
+    # Your own span around the call is its GenAI span: it gets the semantic-convention attributes too.
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.usage.output_tokens"] == 4
+    assert "gen_ai.usage.input_tokens" not in attributes  # not reported: not made up
+    assert dict(second.attributes or {}) == {
+        "genai_footprint.estimated": False,
+        "genai_footprint.model": "my-finetune",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "my-finetune",
+        "gen_ai.response.model": "my-finetune-2024-07-18",
+        "gen_ai.usage.output_tokens": 5,
+    }
+
+
+def test_token_details_use_the_semantic_conventions_names(spans: tuple[Any, InMemorySpanExporter]) -> None:
+    tracer, finished = spans
+    details = TokenDetails(
+        input_tokens=1200, cached_input_tokens=1000, cache_write_input_tokens=100, reasoning_tokens=3
+    )
+    counted = dataclasses.replace(event(7), details=details, tokens_source="tiktoken")
+    with tracer.start_as_current_span("llm call"):
+        otel_span_hook(counted)
+    (span,) = finished.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.usage.input_tokens"] == 1200
+    assert attributes["gen_ai.usage.cache_read.input_tokens"] == 1000
+    assert attributes["gen_ai.usage.cache_creation.input_tokens"] == 100
+    assert attributes["gen_ai.usage.reasoning.output_tokens"] == 3
+    assert "gen_ai.usage.output_tokens" not in attributes  # counted from the text, not reported by the provider
+
+
+def test_a_genai_instrumentation_span_keeps_its_own_attributes(spans: tuple[Any, InMemorySpanExporter]) -> None:
+    tracer, finished = spans
+    theirs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "x"}
+    with tracer.start_as_current_span("chat x", attributes=theirs):
+        otel_span_hook(event(8))
+    (span,) = finished.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert {k: v for k, v in attributes.items() if k.startswith("gen_ai.")} == theirs
+    assert attributes["genai_footprint.energy.max"] == IMPACTS.energy.max
 
 
 def test_an_instrumented_openai_call_reaches_the_span_and_the_counters(
@@ -133,9 +215,16 @@ def test_an_instrumented_openai_call_reaches_the_span_and_the_counters(
     assert span.attributes is not None
     assert span.attributes["genai_footprint.energy.max"] == impacts.energy.max
     assert span.attributes["genai_footprint.model"] == impacts.inputs.model_resolved
-    where = {("provider", "openai"), ("model", impacts.inputs.model_resolved), ("zone", impacts.inputs.zone)}
+    assert span.attributes["gen_ai.provider.name"] == "openai"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 40
+    where = {
+        ("gen_ai.provider.name", "openai"),
+        ("gen_ai.request.model", REQUESTED),
+        ("genai_footprint.model", impacts.inputs.model_resolved),
+        ("genai_footprint.zone", impacts.inputs.zone),
+    }
     assert found["genai_footprint.gwp.max"] == {frozenset(where): pytest.approx(impacts.gwp.max)}
-    assert found["genai_footprint.calls"] == {frozenset(where | {("estimated", True)}): 1}
+    assert found["genai_footprint.calls"] == {frozenset(where | {("genai_footprint.estimated", True)}): 1}
 
 
 def test_without_opentelemetry_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from fake_http import answer_json
 
 import genai_footprint._registry as registry_module
 from genai_footprint._errors import InvalidInputError, RegistryError
@@ -92,11 +93,7 @@ def _handler(em: FakeEM) -> type[BaseHTTPRequestHandler]:
             if em.hold is not None:
                 em.hold.wait(WAIT)
             status, body = em.answer(zone)
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer_json(self, body, status)
             em.answered.set()
 
         def log_message(self, format: str, *args: Any) -> None:

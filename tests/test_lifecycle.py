@@ -20,6 +20,7 @@ import pytest
 
 import genai_footprint as gf
 from genai_footprint import _setup
+from genai_footprint._context import ACTIVE_TRACKERS
 from genai_footprint._errors import InstrumentationError, InvalidInputError
 from genai_footprint._instrument import _openai
 from genai_footprint._instrument._instrumentor import Instrumentor, instrumentor
@@ -488,8 +489,12 @@ def test_all_is_sorted_and_complete() -> None:
     assert len(set(gf.__all__)) == len(gf.__all__)
     for name in gf.__all__:
         assert getattr(gf, name) is not None, name
+    import genai_footprint.litellm  # a public submodule (the LiteLLM proxy callback): an attribute once imported
+
     public = {n for n in dir(gf) if not n.startswith("_")} - {"annotations", "importlib", "TYPE_CHECKING", "Any"}
-    assert public <= set(gf.__all__) | {"__version__"}, public - set(gf.__all__)
+    submodules = {"litellm"}
+    assert public - submodules <= set(gf.__all__) | {"__version__"}, public - set(gf.__all__)
+    assert genai_footprint.litellm.__all__ and set(genai_footprint.litellm.__all__) <= set(dir(genai_footprint.litellm))
     assert set(gf._LAZY) | {"__version__"} == set(gf.__all__)
     with pytest.raises(AttributeError):
         _ = gf.no_such_name  # type: ignore[attr-defined]
@@ -559,7 +564,7 @@ def test_a_replaced_method_called_without_its_instance_raises_the_sdk_error() ->
 def test_a_listener_event_carries_every_field_of_the_call() -> None:
     """The event a listener gets holds what the call told us, every field of it (a field added to ``CallEvent``
     and forgotten here, or left unset by the runtime, fails), and the very ``Impacts`` the response carries."""
-    from genai_footprint._events import CallEvent
+    from genai_footprint._events import CallEvent, TokenDetails
 
     gf.init(providers=["openai"], zone="FRA")
     runtime = _setup.current_runtime()
@@ -579,14 +584,60 @@ def test_a_listener_event_carries_every_field_of_the_call() -> None:
         "zone": "FRA",
         "output_tokens": 7.0,
         "tokens_source": "usage",
+        "details": TokenDetails(input_tokens=3),  # the fake's usage: prompt_tokens 3, no cache or reasoning
         "latency_s": impacts.inputs.latency_s,
         "ttft_s": None,
         "stream": False,
         "trackers": ("outer", "inner"),
         "impacts": impacts,
+        "context": event.context,  # checked below: the context the call began in
     }
     fields = {f.name for f in dataclasses.fields(CallEvent)}
     assert fields - {"timestamp"} == set(expected), "a CallEvent field this test does not check"
     assert {name: getattr(event, name) for name in expected} == expected
     assert event.model_resolved is not None and event.model_resolved.startswith(h.MODEL)
     assert event.latency_s > 0 and abs(event.timestamp - time.time()) < 60
+    # The context the call began in: inside both trackers.
+    assert event.context is not None and [run.name for run in event.context.run(ACTIVE_TRACKERS.get)] == [
+        "outer",
+        "inner",
+    ]
+
+
+# -- SDKs added later (Groq, Cohere): the same vars()-after-shutdown check, one fresh interpreter each --------
+
+LATER_VARS_PROVIDERS = {"groq": 7, "cohere": 14}  # provider -> the SDK classes its report must cover at least
+
+
+@pytest.mark.parametrize("provider", sorted(LATER_VARS_PROVIDERS))
+def test_after_shutdown_the_classes_of_later_sdks_have_exactly_the_vars_they_had_before_init(provider: str) -> None:
+    pytest.importorskip(provider)
+    from genai_footprint._setup import instrumentor
+
+    report = h.finish(h.run_script(VARS_SCRIPT.format(provider=provider)))
+    assert "Traceback" not in report["_stderr"], report["_stderr"]
+    assert report["skipped"] == {}
+    assert report["targets"] == len(instrumentor().specs[provider].targets)
+    assert report["sdk_classes"] >= LATER_VARS_PROVIDERS[provider], report
+    assert report["unexpected_impacts"] == []
+    assert report["not_wrapped"] == [] and report["still_wrapped"] == []
+    assert report["without_impacts"] == [] and report["impacts_none"] == [], report
+    assert report["not_snapshotted"] == [], report
+    assert report["changed"] == {}, report["changed"]
+
+
+# -- Amazon Bedrock: botocore's BaseClient._make_api_call is the one seam; the same check ------------------------
+
+
+def test_after_shutdown_the_classes_bedrock_touched_have_exactly_the_vars_they_had_before_init() -> None:
+    pytest.importorskip("boto3")
+    report = h.finish(h.run_script(VARS_SCRIPT.format(provider="bedrock")))
+    assert "Traceback" not in report["_stderr"], report["_stderr"]
+    assert report["skipped"] == {} and report["targets"] == 1
+    # the dict, EventStream, StreamingBody (boto3 generates a new client class per client: BaseClient stands in)
+    assert report["sdk_classes"] >= 3, report
+    assert report["unexpected_impacts"] == []
+    assert report["not_wrapped"] == [] and report["still_wrapped"] == []
+    assert report["without_impacts"] == [] and report["impacts_none"] == [], report
+    assert report["not_snapshotted"] == [], report
+    assert report["changed"] == {}, report["changed"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import provider_checks as checks
 import pytest
 from mistral_fakes import (
     COMPLETION_TOKENS,
@@ -23,7 +25,7 @@ from mistral_fakes import (
 
 import genai_footprint
 from genai_footprint import Impacts, _setup
-from genai_footprint._instrument import _mistralai, _tokens
+from genai_footprint._instrument import _mistralai
 from genai_footprint._instrument._wrappers import installed
 
 pytest.importorskip("mistralai.client")
@@ -36,37 +38,13 @@ FIM_SERVED = "codestral-2508"
 CONVERSATION_REQUESTED = "mistral-medium-latest"
 
 
-@pytest.fixture(autouse=True)
-def _offline_counting(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Token counting (streams without usage) must not fetch a tiktoken encoding: count by approximation.
-    monkeypatch.setattr(_tokens, "_loader", lambda model: None)
-    monkeypatch.setattr(_tokens, "_encoders", {})
-
-
-@pytest.fixture(autouse=True)
-def _shutdown() -> Iterator[None]:
-    yield
-    genai_footprint.shutdown()
-
-
-def instrument() -> list[Impacts | None]:
-    """``init(providers=["mistralai"])``; returns the list every finished call appends its impacts to."""
-    genai_footprint.init(providers=["mistralai"], strict=True)
-    runtime = _setup.current_runtime()
-    assert runtime is not None
-    finished: list[Impacts | None] = []
-    runtime.listeners = (*runtime.listeners, lambda event: finished.append(event.impacts))
-    return finished
+offline_counting, finished = checks.provider_fixtures("mistralai")
+instrument = partial(checks.listen_for_impacts, "mistralai")  # init(), then the impacts of every finished call
 
 
 @pytest.fixture
 def server() -> FakeMistral:
     return FakeMistral(served={MODEL: SERVED, FIM_MODEL: FIM_SERVED, None: AGENT_MODEL})
-
-
-@pytest.fixture
-def finished() -> list[Impacts | None]:
-    return instrument()
 
 
 @pytest.fixture
@@ -178,12 +156,7 @@ CASES = {
 def check(result: Any, case: Case, *, tokens: float, stream: bool, source: str = "usage") -> Impacts:
     """The impacts on ``result``: its inputs, and figures equal to ``estimate()`` with the same inputs."""
     impacts = result.impacts
-    assert isinstance(impacts, Impacts)
-    inputs = impacts.inputs
-    assert inputs is not None
-    assert inputs.provider == "mistralai"
-    assert inputs.output_tokens == tokens
-    assert inputs.tokens_source == source
+    inputs = checks.measured_inputs(impacts, provider="mistralai", tokens=tokens, stream=stream, source=source)
     if case.requested is not None:
         assert inputs.model_requested == case.requested
     else:  # agents, append / restart name no model; the estimate core may fill in the name it costed
@@ -191,15 +164,8 @@ def check(result: Any, case: Case, *, tokens: float, stream: bool, source: str =
     assert inputs.model_served == case.served
     assert inputs.model_resolved == case.served
     assert inputs.zone == "SWE"
-    assert inputs.stream is stream
-    assert inputs.latency_s is not None and inputs.latency_s > 0
-    if stream:
-        assert inputs.measured_ttft_s is not None and 0 < inputs.measured_ttft_s <= inputs.latency_s
-    else:
-        assert inputs.measured_ttft_s is None
-    expected = genai_footprint.estimate("mistralai", case.served, output_tokens=tokens, latency_s=inputs.latency_s)
-    for name in ("energy", "gwp", "pe", "adpe", "wcf", "usage", "embodied"):
-        assert getattr(impacts, name) == getattr(expected, name), name
+    checks.assert_timed(inputs, stream=stream, ttft_only_on_streams=True)
+    checks.assert_as_estimated(impacts, "mistralai", case.served, output_tokens=tokens, latency_s=inputs.latency_s)
     return impacts
 
 
@@ -419,20 +385,9 @@ async def test_stream_async_with_statement(client: Any, server: FakeMistral, fin
 def test_early_break_then_close(name: str, client: Any, server: FakeMistral, finished: list[Impacts | None]) -> None:
     case = CASES[name]
     stream = case.method(client, stream=True, is_async=False)(**case.arguments(stream=True))
-    for i, _ in enumerate(stream):
-        if i == 2:
-            break
-    assert stream.impacts is None
-    stream.close()
-    assert server.streams[0].closed
-    assert server.streams[0].sent < len(server.streams[0].events)  # the rest was never read
-    impacts = stream.impacts
-    assert isinstance(impacts, Impacts)
-    assert {w.code for w in impacts.warnings} >= {"stream-partial", "tokens-counted"}
-    assert impacts.inputs is not None
-    assert impacts.inputs.tokens_source == "approximation"
+    checks.read_then_break(stream, 3)
+    impacts = checks.closed_after_a_break(stream, server.streams[0])
     assert 0 < impacts.inputs.output_tokens < STREAM_TOKENS
-    stream.close()  # closing again neither raises nor counts again
     assert finished == [impacts]
 
 
@@ -441,11 +396,7 @@ async def test_early_break_then_close_async(client: Any, server: FakeMistral, fi
     async for event in stream:
         if event.data.choices[0].delta.content:
             break
-    await stream.close()
-    assert server.streams[0].closed
-    impacts = stream.impacts
-    assert isinstance(impacts, Impacts)
-    assert "stream-partial" in {w.code for w in impacts.warnings}
+    impacts = await checks.closed_after_an_async_break(stream, server.streams[0])
     assert finished == [impacts]
 
 

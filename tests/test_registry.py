@@ -642,7 +642,7 @@ def test_a_region_spelled_twice_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda doc: doc["regions"]["reported"].update(cohere="azure"), "unknown provider 'cohere'"),
+        (lambda doc: doc["regions"]["reported"].update(acme="azure"), "unknown provider 'acme'"),
         (lambda doc: doc["regions"]["reported"].update(openai="oracle"), "reported.openai"),
         (lambda doc: doc["regions"]["clouds"].pop("azure"), "names cloud 'azure'"),
         (lambda doc: doc["regions"].update(openai={"east us": "USA"}), "regions.openai: Extra inputs"),

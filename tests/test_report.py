@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import genai_footprint as gf
+from genai_footprint import _events
 from genai_footprint._cli import main
 from genai_footprint._criteria import NAMES, format_quantity
 from genai_footprint._events import CallEvent
@@ -37,6 +38,7 @@ COLUMN_IDS = {  # text table header → column id, as the HTML page's data-key n
     "Estimated": "estimated",
     "Unestimated": "unestimated",
     "Output tokens": "output_tokens",
+    "Input tokens": "input_tokens",
     "Energy": "energy",
     "GHG emissions": "gwp",
     "Primary energy": "pe",
@@ -69,6 +71,8 @@ def event(
         stream=False,
         trackers=trackers,
         impacts=impacts,
+        # Every sample call reports an input ten times its output, a tenth of it cached.
+        details=_events.TokenDetails(input_tokens=int(tokens * 10), cached_input_tokens=int(tokens)),
     )
 
 
@@ -127,6 +131,7 @@ def expected_cells(data: dict[str, Any], criteria: Sequence[str] = NAMES) -> dic
             "estimated": f"{totals['estimated_calls']:,}",
             "unestimated": f"{totals['unestimated_calls']:,}",
             "output_tokens": f"{totals['output_tokens']:,.0f}",
+            "input_tokens": f"{totals['input_tokens']:,.0f}",
         }
         for c in criteria:
             impacts = totals["impacts"]
@@ -322,7 +327,7 @@ def test_by_and_criterion_choose_the_tables_and_columns(tmp_path: Path, capsys: 
     assert "By provider" not in lines and "By tracker" not in lines
     assert lines.index("By day (UTC)") < lines.index("By model") < lines.index("Total")
     columns = {key.rsplit(":", 1)[1] for key in text_cells(out)}
-    assert columns == {"calls", "estimated", "unestimated", "output_tokens", "gwp", "wcf"}
+    assert columns == {"calls", "estimated", "unestimated", "output_tokens", "input_tokens", "gwp", "wcf"}
 
 
 @pytest.mark.parametrize(
@@ -428,6 +433,8 @@ def test_an_empty_log_reports_zero_calls(tmp_path: Path, capsys: pytest.CaptureF
         "estimated_calls": 0,
         "unestimated_calls": 0,
         "output_tokens": 0.0,
+        "input_tokens": 0.0,
+        "cached_input_tokens": 0.0,
         "impacts": None,
     }
     assert data["groups"] == {"provider": [], "model": [], "tracker": [], "day": []}
@@ -449,8 +456,7 @@ def test_html_page_is_self_contained_and_keys_every_cell(tmp_path: Path, capsys:
     assert html.startswith("<!DOCTYPE html>")
     for external in ("<script", "<link", "src=", "@import", "url("):
         assert external not in html
-    assert re.findall(r"https?://[^\s\"']+", html) == ["http://www.w3.org/2000/svg"] * 4  # the SVG namespace only
-    assert html.count("<svg") == 4
+    assert re.findall(r"https?://[^\s\"']+", html) == []  # inline SVG needs no namespace
     for key, text in text_cells(out).items():
         assert f'data-key="{key}">{text}<' in html
 

@@ -45,8 +45,8 @@ def match_column(out: str) -> dict[str, str]:
     rows = {}
     for line in out.splitlines():
         cells = re.split(r"\s{2,}", line.strip())
-        if cells[0] in ALL_KEYS and len(cells) == 5:
-            rows[cells[0]] = cells[4]
+        if cells[0] in ALL_KEYS and len(cells) == 4:
+            rows[cells[0]] = cells[3]
     return rows
 
 
@@ -220,7 +220,11 @@ def test_an_unreadable_record_is_a_one_line_error(
 def test_record_references_that_lead_nowhere(tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = len(SAMPLE_CALLS)
     cases = [
-        (f"{log}:{lines + 1}", f"{log}:{lines + 1}: {log} has fewer than {lines + 1} lines"),
+        (
+            f"{log}:{lines + 1}",
+            f"{log}:{lines + 1}: past the end of the log, which has {lines} record(s) on {lines} line(s); "
+            f"name a line from 1 to {lines}",
+        ),
         (f"{log}:0", f"{log}:0: lines count from 1"),
         (str(log), f"{log}: holds {lines} lines, not one JSON object; name one as {log}:N"),
         (str(tmp_path / "missing.json"), f"{tmp_path / 'missing.json'}: no such file"),
@@ -245,3 +249,37 @@ def test_record_references_that_lead_nowhere(tmp_path: Path, log: Path, capsys: 
     listed.write_text("[]", encoding="utf-8")
     code, out, err = run(capsys, "reproduce", str(listed))
     assert_one_line_error(code, out, err, f"{listed}: expected a JSON object, got list")
+
+
+def test_past_the_end_counts_records_apart_from_blank_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "gaps.jsonl"
+    first = json.dumps(sample_records()[0])
+    log.write_text(f"{first}\n\n{first}\n", encoding="utf-8")
+    code, out, err = run(capsys, "reproduce", f"{log}:4")
+    assert_one_line_error(code, out, err, f"{log}:4: ", "2 record(s) on 3 line(s)", "from 1 to 3")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert_one_line_error(*run(capsys, "reproduce", f"{empty}:1"), f"{empty}:1: the log is empty")
+
+
+def test_a_malformed_line_is_named_by_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "broken.jsonl"
+    log.write_text(json.dumps(sample_records()[0]) + "\n{not json\n", encoding="utf-8")
+    assert_one_line_error(*run(capsys, "reproduce", f"{log}:2"), f"{log}:2: not valid JSON")
+
+
+def test_units_and_equivalents(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "reproduce", f"{log}:1", "--units", "base")
+    assert code == 0, err
+    energy = next(re.split(r"\s{2,}", line.strip()) for line in out.splitlines() if line.startswith("energy "))
+    assert re.fullmatch(r"\d\.\d{5}e-\d\d – \d\.\d{5}e-\d\d kWh|\d\.\d{5}e-\d\d kWh", energy[1]), energy
+    code, out, err = run(capsys, "reproduce", f"{log}:1")
+    assert code == 0, err
+    energy = next(re.split(r"\s{2,}", line.strip()) for line in out.splitlines() if line.startswith("energy "))
+    assert energy[1] == energy[2] and re.search(r" (mWh|Wh|µWh)$", energy[1]), energy  # SI-prefixed
+    assert "Everyday equivalents" not in out
+    code, out, err = run(capsys, "reproduce", f"{log}:1", "--equivalents")
+    assert code == 0, err
+    assert "smartphone charges [1]" in out and "Sources:" in out
+    code, out, err = run(capsys, "reproduce", f"{log}:1", "--equivalents", "--json")
+    assert [e["name"] for e in json.loads(out)["equivalents"]][:1] == ["smartphone_charges"]

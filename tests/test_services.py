@@ -17,6 +17,7 @@ from typing import Any
 import anthropic_fakes
 import lifecycle_helpers as h
 import pytest
+from fake_http import answer_json
 
 import genai_footprint as gf
 from genai_footprint import _setup
@@ -202,11 +203,7 @@ class _Grid(BaseHTTPRequestHandler):
                 "isEstimated": True,
             }
         ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, body)
 
     def log_message(self, *args: Any) -> None:
         pass

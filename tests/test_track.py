@@ -33,7 +33,7 @@ BIG_SERVED = "gpt-4o-2024-08-06"
 LOCAL_MODEL = "acme-local-llama-7b"  # not in the registry
 SERVED = {MINI: MINI_SERVED, BIG: BIG_SERVED}  # what the server answers for the name asked for
 OPENAI_URL = "https://api.openai.com/v1"
-LOCAL_URL = "http://127.0.0.1:8000/v1"
+LOCAL_URL = "http://127.0.0.1:8000/v1"  # a local server: its calls count under the provider "local"
 PIECES = ("Paris", " is", " the", " capital", " of", " France", ".")
 REL = 1e-12
 
@@ -632,7 +632,7 @@ def test_unknown_model_is_counted_but_not_estimated(server: Server, caplog: pyte
     assert run.calls == 3
     assert run.estimated_calls == 0
     assert run.unestimated_calls == 3
-    assert run.unestimated_models == {f"openai/{LOCAL_MODEL}": 3}
+    assert run.unestimated_models == {f"local/{LOCAL_MODEL}": 3}
     assert run.impacts is None
     assert run.by_model == {}
     assert "calls=3" in repr(run)
@@ -647,7 +647,7 @@ def test_known_and_unknown_models_in_one_block(server: Server) -> None:
     assert run.calls == 3
     assert run.estimated_calls == 2
     assert run.unestimated_calls == 1
-    assert run.unestimated_models == {f"openai/{LOCAL_MODEL}": 1}
+    assert run.unestimated_models == {f"local/{LOCAL_MODEL}": 1}
     assert_same_total(run.impacts, impacts_of(known))
     assert set(run.by_model) == {f"openai/{MINI_SERVED}"}
 

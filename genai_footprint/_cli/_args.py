@@ -7,6 +7,7 @@ Each raises ``argparse.ArgumentTypeError``, which argparse reports naming the op
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import re
 
 
@@ -16,6 +17,17 @@ def number(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def count(text: str) -> int:
+    """A count of tokens: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def number_or_range(text: str) -> float | tuple[float, float]:
@@ -56,3 +68,27 @@ def mix(text: str) -> dict[str, float]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{key}: expected a number, got {value.strip()!r}") from None
     return factors
+
+
+# -- the report's filters ------------------------------------------------------------------------------
+
+
+def moment(text: str) -> _dt.date | _dt.datetime:
+    """``"2026-11-20"`` → a date; ``"2026-11-20T09:30"`` (UTC) or ``"...+02:00"`` → an aware date-time."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return _dt.date.fromisoformat(text)
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        example = "2026-11-20, 2026-11-20T09:30 or 2026-11-20T09:30+01:00"
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date or date-time ({example}), got {text!r}") from None
+    return when.replace(tzinfo=_dt.UTC) if when.tzinfo is None else when
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """``"team=search"`` → ("team", "search")."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value

@@ -10,17 +10,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from genai_footprint._cli import _args
-from genai_footprint._cli._text import PROG, fail, g, one_line, table
-from genai_footprint._criteria import EMBODIED_NAMES, LABELS, NAMES, UNITS
+from genai_footprint._cli._text import (
+    MAX_WIDTH,
+    PROG,
+    add_units_argument,
+    equivalents_json,
+    fail,
+    format_equivalents,
+    one_line,
+    table,
+)
+from genai_footprint._cli._validate import add_validate, run_validate
+from genai_footprint._cli._zones import add_zones, run_zones
+from genai_footprint._criteria import BY_NAME, EMBODIED_NAMES, LABELS, NAMES, display_unit, format_quantity
 from genai_footprint._errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from genai_footprint import Impacts, Range
-    from genai_footprint._cli._report import Report
+    from genai_footprint import EstimateInputs, Impacts, Range
     from genai_footprint._registry import Bounds, ModelRow, Registry
 
 # How the usage and embodied lines of ``estimate`` name the criteria they break down.
@@ -33,7 +44,15 @@ _BREAKDOWN_LABELS = {"gwp": "GHG", "pe": "primary energy", "adpe": "abiotic"}
 def add_estimate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="provider, e.g. openai, anthropic, mistralai (sets zone, PUE and WUE)")
     p.add_argument("--model", help="model name as sent to the API, e.g. gpt-4o-mini")
-    p.add_argument("--output-tokens", type=_args.number, required=True, metavar="N", help="tokens generated")
+    p.add_argument("--output-tokens", type=_args.count, required=True, metavar="N", help="tokens generated")
+    p.add_argument(
+        "--input-tokens", type=_args.count, metavar="N", help="input tokens of the request, cached ones included"
+    )
+    p.add_argument("--cached-input-tokens", type=_args.count, metavar="N", help="of those, read from the cache")
+    p.add_argument("--quantization-bits", type=_args.number, metavar="BITS", help="bits per weight as served")
+    p.add_argument(
+        "--methodology", default="ecologits-0.11", metavar="VERSION", help="ecologits-0.11 or genai-footprint-2026.12"
+    )
     p.add_argument("--latency", type=_args.number, metavar="SECONDS", help="measured wall-clock time of the request")
     p.add_argument("--zone", help="electricity-mix zone, ISO 3166-1 alpha-3 (e.g. FRA) or WOR")
     rng = "a number or a range MIN:MAX"
@@ -47,6 +66,8 @@ def add_estimate(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mix", type=_args.mix, metavar="gwp=..,pe=..,adpe=..,wue=..", help="custom electricity factors per kWh"
     )
+    add_units_argument(p)
+    p.add_argument("--equivalents", action="store_true", help="also show everyday equivalents, with their sources")
     p.add_argument("--json", action="store_true", help="print the full Impacts as JSON")
 
 
@@ -57,6 +78,8 @@ def run_estimate(args: argparse.Namespace) -> int:
         args.provider,
         args.model,
         output_tokens=args.output_tokens,
+        input_tokens=args.input_tokens,
+        cached_input_tokens=args.cached_input_tokens,
         latency_s=args.latency,
         zone=args.zone,
         active_params=args.active_params,
@@ -66,27 +89,42 @@ def run_estimate(args: argparse.Namespace) -> int:
         pue=args.pue,
         wue=args.wue,
         mix=args.mix,
+        quantization_bits=args.quantization_bits,
+        methodology=args.methodology,
     )
-    print(impacts.model_dump_json(indent=2) if args.json else format_impacts(impacts))
+    if args.json and args.equivalents:
+        print(
+            json.dumps({"impacts": impacts.model_dump(mode="json"), "equivalents": equivalents_json(impacts)}, indent=2)
+        )
+    else:
+        print(impacts.model_dump_json(indent=2) if args.json else format_impacts(impacts, args.units, args.equivalents))
     return 0
 
 
-def format_impacts(impacts: Impacts) -> str:
-    """The human-readable report of one estimate: one row per criterion, the breakdown, then where it came from."""
+def format_impacts(impacts: Impacts, units: str = "si", equivalents: bool = False) -> str:
+    """The human-readable report of one estimate: one row per criterion, the breakdown, where it came from and,
+    with ``equivalents``, everyday equivalents with their sources. ``units``: "si" or "base" (``format_quantity``)."""
     rows = []
     for name in NAMES:
         r: Range = getattr(impacts, name)
-        rows.append([LABELS[name], UNITS[name], g(r.mid), f"{g(r.min)} – {g(r.max)}"])
-    lines = table(["Criterion", "Unit", "Value", "Range (min – max)"], rows, right=(2,))
+        unit, _ = display_unit(BY_NAME[name], units, r.max)
+        shown = unit if units == "si" else units  # the midpoint in the range's unit
+        rows.append(
+            [LABELS[name], format_quantity(name, r.min, r.max, units), format_quantity(name, r.mid, r.mid, shown)]
+        )
+    lines = table(["Criterion", "Range (min – max)", "Midpoint"], rows, right=(1, 2), width=MAX_WIDTH)
 
     def parts(obj: object) -> str:
-        return ", ".join(f"{_BREAKDOWN_LABELS[n]} {g(getattr(obj, n).mid)} {UNITS[n]}" for n in EMBODIED_NAMES)
+        return ", ".join(
+            f"{_BREAKDOWN_LABELS[n]} {format_quantity(n, getattr(obj, n).mid, getattr(obj, n).mid, units)}"
+            for n in EMBODIED_NAMES
+        )
 
     lines += [
         "",
         f"Usage (electricity):  {parts(impacts.usage)}",
         f"Embodied (hardware):  {parts(impacts.embodied)}",
-        "Energy and water are usage only. Values are range midpoints, not expected values.",
+        "Energy and water are usage only. Midpoints are the centres of the ranges, not expected values.",
         "",
     ]
     footer = _provenance(impacts)
@@ -94,7 +132,10 @@ def format_impacts(impacts: Impacts) -> str:
     lines += [f"{k + ':':<{width}}{v}" for k, v in footer]
     if impacts.warnings:
         lines.append("Warnings:")
-        lines += [f"  - {w.code}: {w.message}" for w in impacts.warnings]
+        for w in impacts.warnings:
+            lines += textwrap.wrap(f"{w.code}: {w.message}", MAX_WIDTH, initial_indent="  - ", subsequent_indent="    ")
+    if equivalents:
+        lines += ["", *format_equivalents(impacts)]
     return "\n".join(lines)
 
 
@@ -119,10 +160,18 @@ def _provenance(impacts: Impacts) -> list[tuple[str, str]]:
         ("Parameters", params),
         ("Zone", zone),
         ("Output tokens", f"{inputs.output_tokens:g}"),
+        ("Input tokens", _input_tokens(inputs)),
         ("Latency", latency),
         ("Methodology", impacts.methodology_version),
         ("Registry", inputs.registry_version or "not used"),
     ]
+
+
+def _input_tokens(inputs: EstimateInputs) -> str:
+    if inputs.input_tokens is None:
+        return "not given"
+    cached = f" ({inputs.cached_input_tokens} cached)" if inputs.cached_input_tokens else ""
+    return f"{inputs.input_tokens}{cached}"
 
 
 def _params(value: float | Bounds | Range) -> str:
@@ -171,12 +220,13 @@ def run_models(args: argparse.Namespace) -> int:
     if args.json:
         out = [_model_json(m) for m in rows]
         print(json.dumps({"registry_version": registry.version, "models": out}, indent=2))
-        return 0
+        return 0 if rows else 1
     if not rows:
-        print(f"No model matches {args.search!r}" + (f" for provider {provider}." if provider else "."))
-        return 0
+        where = f" for provider {provider}" if provider else ""
+        fail(f"no model name or alias matches {args.search!r}{where}; list every model with '{PROG} models'")
+        return 1
     header = ["Provider", "Model", "Arch", "Active (B)", "Total (B)", "TPS", "Aliases"]
-    print("\n".join(table(header, [_model_row(m) for m in rows], right=(3, 4, 5))))
+    print("\n".join(table(header, [_model_row(m) for m in rows], right=(3, 4, 5), width=MAX_WIDTH)))
     print(f"{len(rows)} model(s), registry {registry.version}.")
     return 0
 
@@ -203,34 +253,6 @@ def _model_json(m: ModelRow) -> dict[str, Any]:
     }
 
 
-def add_zones(p: argparse.ArgumentParser) -> None:
-    p.add_argument("search", nargs="?", default="", help="case-insensitive part of a zone code, e.g. FRA")
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
-
-
-def run_zones(args: argparse.Namespace) -> int:
-    registry = _registry()
-    search = args.search.strip().upper()
-    rows = [z for code, z in sorted(registry.mixes.items()) if search in code]
-    if args.json:
-        zones = [z.model_dump(mode="json") for z in rows]
-        print(
-            json.dumps(
-                {"registry_version": registry.version, "sources": registry.mix_sources, "zones": zones}, indent=2
-            )
-        )
-        return 0
-    if not rows:
-        print(f"No zone matches {args.search!r}.")
-    else:
-        lines = [[z.zone, g(z.gwp), g(z.pe), g(z.adpe), g(z.wue), ", ".join(z.world_fallback) or "-"] for z in rows]
-        header = ["Zone", "GWP kgCO2eq/kWh", "PE MJ/kWh", "ADPe kgSbeq/kWh", "WUE L/kWh", "World value used for"]
-        print("\n".join(table(header, lines, right=(1, 2, 3, 4))))
-    sources = "; ".join(f"{factor}: {source}" for factor, source in registry.mix_sources.items())
-    print(f"Sources (registry {registry.version}): {sources}")
-    return 0
-
-
 # -- config --------------------------------------------------------------------------------------------
 
 
@@ -250,7 +272,7 @@ def run_config(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(config.as_json(), indent=2))
         return 0
-    print("\n".join(table(["Setting", "Value", "Source"], config.describe())))
+    print("\n".join(table(["Setting", "Value", "Source"], config.describe())))  # paths are never wrapped
     print("Files read: " + ("; ".join(config.files) or "none"))
     return 0
 
@@ -259,53 +281,21 @@ def run_config(args: argparse.Namespace) -> int:
 
 
 def add_report(p: argparse.ArgumentParser) -> None:
-    p.add_argument("logs", nargs="+", metavar="LOG.jsonl", help="call logs written by the JSON Lines exporter")
-    p.add_argument(
-        "--by", default="provider,model,tracker,day", metavar="GROUPINGS", help="tables to show, from: %(default)s"
-    )
-    p.add_argument(
-        "--criterion", default=",".join(NAMES), metavar="CRITERIA", help="criteria to show, from: %(default)s"
-    )
-    p.add_argument("--json", action="store_true", help="print the totals as JSON (exact sums, all criteria)")
-    p.add_argument("--html", metavar="OUT.html", help="also write a self-contained page with charts")
-    p.add_argument("--skip-bad", action="store_true", help="skip (and count) lines that are not records")
+    from genai_footprint._cli._report_command import add_report_arguments
+
+    add_report_arguments(p)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from genai_footprint._cli import _report
-    from genai_footprint._cli._logs import read_logs
+    from genai_footprint._cli._report_command import run_report as run
 
-    try:
-        by = _report.parse_choices(args.by, _report.GROUPINGS, "--by")
-        criteria = _report.parse_choices(args.criterion, NAMES, "--criterion")
-        log = read_logs(args.logs, skip_bad=args.skip_bad)
-        report = _report.build_report(log, by)
-        if args.html:
-            _write_html(report, criteria, args.html)
-    except InvalidInputError as exc:
-        return fail(one_line(str(exc)))  # str(exc) names the file and line as they are
-    if log.skipped:
-        print(f"{PROG}: skipped {log.skipped} bad line(s); first: {log.first_skipped}", file=sys.stderr)
-    if args.html:
-        print(f"{PROG}: wrote {args.html}", file=sys.stderr)
-    print(json.dumps(_report.report_json(report), indent=2) if args.json else _report.format_report(report, criteria))
-    return 0
-
-
-def _write_html(report: Report, criteria: tuple[str, ...], path: str) -> None:
-    from pathlib import Path
-
-    from genai_footprint._cli._report_html import render_html
-
-    out = Path(path)
-    try:
-        out.write_text(render_html(report, criteria), encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError("--html", f"cannot write {out}: {exc.strerror or exc}") from None
+    return run(args)
 
 
 def add_reproduce(p: argparse.ArgumentParser) -> None:
     p.add_argument("record", metavar="RECORD", help="a JSON file (a record or an Impacts JSON), LOG.jsonl:N, or -")
+    add_units_argument(p)
+    p.add_argument("--equivalents", action="store_true", help="also show everyday equivalents of the estimate")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
 
@@ -318,9 +308,12 @@ def run_reproduce(args: argparse.Namespace) -> int:
     except InvalidInputError as exc:
         return fail(one_line(str(exc)))
     if args.json:
-        print(json.dumps(_reproduce.reproduction_json(result), indent=2))
+        shown = _reproduce.reproduction_json(result)
+        if args.equivalents:
+            shown["equivalents"] = equivalents_json(result.impacts)
+        print(json.dumps(shown, indent=2))
     else:
-        print(_reproduce.format_reproduction(result))
+        print(_reproduce.format_reproduction(result, args.units, args.equivalents))
     return 0 if result.ok else 1
 
 
@@ -341,6 +334,7 @@ def add_demo(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the calls and the total as JSON")
     p.add_argument("--fast", action="store_true", help="the fake providers answer at once (no simulated latency)")
+    add_units_argument(p)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -349,7 +343,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.live and args.fast:
         raise InvalidInputError("--fast", "only applies to the fake providers, not with --live")
     result = _demo.run_demo(args.log, live=args.live, paced=not args.fast)
-    print(json.dumps(_demo.demo_json(result), indent=2) if args.json else _demo.format_demo(result))
+    print(json.dumps(_demo.demo_json(result), indent=2) if args.json else _demo.format_demo(result, args.units))
     return 0
 
 
@@ -371,4 +365,5 @@ COMMANDS: tuple[Command, ...] = (  # in the order --help lists them
     Command("config", "show the effective settings and where each comes from", add_config, run_config),
     Command("report", "total logged calls by provider, model, tracker and day", add_report, run_report),
     Command("reproduce", "recompute a logged estimate from its recorded inputs", add_reproduce, run_reproduce),
+    Command("validate", "set each methodology version beside public reference figures", add_validate, run_validate),
 )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._cli._demo_agent import MODELS, QUESTION, Agent, DemoCall, fake_clients, live_clients
 from genai_footprint._cli._demo_fake import FakeProviders
 from genai_footprint._cli._logs import read_logs
-from genai_footprint._cli._text import PROG, format_count, table
+from genai_footprint._cli._text import MAX_WIDTH, PROG, format_count, table, tree_labels
 from genai_footprint._criteria import LABELS, NAMES, format_quantity
 from genai_footprint._errors import GenAIFootprintError, InvalidInputError
 
@@ -188,33 +188,44 @@ def demo_json(result: DemoResult) -> dict[str, Any]:
     }
 
 
-def _ranges(impacts: Impacts | None) -> list[str]:
+def _ranges(impacts: Impacts | None, units: str) -> list[str]:
     """The table's criteria of ``impacts``, each in a readable unit; ``-`` for a call without an estimate."""
     if impacts is None:
         return ["-"] * len(_SHOWN)
-    return [format_quantity(c, getattr(impacts, c).min, getattr(impacts, c).max) for c in _SHOWN]
+    return [format_quantity(c, getattr(impacts, c).min, getattr(impacts, c).max, units) for c in _SHOWN]
 
 
-def _call_row(number: int, call: DemoCall) -> list[str]:
-    how = " (stream)" if call.stream else " (async)" if call.asynchronous else ""
+# The columns of the table, then those left out first when it would be wider than the screen.
+_HEADER = ("Tracker", "Model", "Tokens", *(LABELS[c] for c in _SHOWN), "Latency", "Zone", "Provider")
+_DROP = (8, 6, 7, 2, 1)  # provider, latency, zone, tokens and model are also in the lines under the table
+
+
+def _call_row(label: str, call: DemoCall, units: str) -> list[str]:
     inputs = call.impacts.inputs if call.impacts is not None else None
     return [
-        f"{number} {call.step}{how}",
-        call.provider,
-        inputs.model_resolved or call.model_requested if inputs else call.model_requested,
+        label,
+        call.model_requested,
         format_count(inputs.output_tokens) if inputs else "-",
+        *_ranges(call.impacts, units),
         f"{inputs.latency_s:.2f} s" if inputs and inputs.latency_s is not None else "-",
-        *_ranges(call.impacts),
         inputs.zone if inputs else "-",
+        call.provider,
     ]
 
 
-def format_demo(result: DemoResult) -> str:
-    """The run as text: the question, the tool call, the answer, one row per call, the total, the log."""
-    rows = [_call_row(number, call) for number, call in enumerate(result.calls, start=1)]
-    tokens = format_count(_tokens(result.calls))
-    rows.append([f"Total ({TRACKER})", f"{result.total_calls} calls", "", tokens, "", *_ranges(result.total), ""])
-    header = ["Step", "Provider", "Model", "Output tokens", "Latency", *(LABELS[c] for c in _SHOWN), "Zone"]
+def format_demo(result: DemoResult, units: str = "si") -> str:
+    """The run as text: the question, the tool call, the answer, the tracker tree with each step's call and the
+    total, how each call was made, the log."""
+    labels = tree_labels([(TRACKER,), *((TRACKER, call.tracker) for call in result.calls)])
+    total = [
+        labels[0],
+        f"{result.total_calls} calls",
+        format_count(_tokens(result.calls)),
+        *_ranges(result.total, units),
+    ]
+    rows = [[*total, "", "", ""]]
+    rows += [_call_row(label, call, units) for label, call in zip(labels[1:], result.calls, strict=True)]
+    width = max(len(call.tracker) for call in result.calls) + 1
     where = "the real APIs" if result.live else "built-in fake providers: no network, no API keys (--live: real APIs)"
     lines = [
         f"Demo agent on {where}",
@@ -222,9 +233,12 @@ def format_demo(result: DemoResult) -> str:
         f"Tool:     {result.tool}",
         f"Answer:   {result.answer}",
         "",
-        *table(header, rows, right=(3, 4, 5, 6, 7)),
+        *table(_HEADER, rows, right=(2, 3, 4, 5, 6), drop=_DROP, width=MAX_WIDTH),
         "",
-        "Impacts are min – max ranges; the total is the tracker's sum of every call.",
+        "Calls:",
+        *(f"  {call.tracker + ':':<{width}} {_how(call)}" for call in result.calls),
+        f"Impacts are min – max ranges; {TRACKER}'s row is the tracker's sum of every call "
+        f"({format_count(_tokens(result.calls))} output tokens).",
     ]
     if not result.live:
         lines += [
@@ -236,3 +250,16 @@ def format_demo(result: DemoResult) -> str:
     log = shlex.quote(str(result.log))
     lines.append(f"Log: {result.log} ({result.records} records) — see `{PROG} report {log}`")
     return "\n".join(lines)
+
+
+def _how(call: DemoCall) -> str:
+    """``"mistralai mistral-small-latest, streamed, 236 output tokens, 0.06 s, zone SWE"``."""
+    inputs = call.impacts.inputs if call.impacts is not None else None
+    shape = "streamed" if call.stream else "async" if call.asynchronous else "sync"
+    details = [f"{call.provider} {call.model_requested}", shape]
+    if inputs is not None:
+        details.append(f"{format_count(inputs.output_tokens)} output tokens")
+        if inputs.latency_s is not None:
+            details.append(f"{inputs.latency_s:.2f} s")
+        details.append(f"zone {inputs.zone}")
+    return ", ".join(details)

@@ -33,6 +33,10 @@ class Parser(argparse.ArgumentParser):
 # The library names arguments as in estimate(); on the command line they are options.
 _OPTION_OF = {
     "output_tokens": "--output-tokens",
+    "input_tokens": "--input-tokens",
+    "cached_input_tokens": "--cached-input-tokens",
+    "quantization_bits": "--quantization-bits",
+    "methodology_version": "--methodology",
     "latency_s": "--latency",
     "zone": "--zone",
     "active_params": "--active-params",

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from genai_footprint._cli._logs import read_lines, read_range
-from genai_footprint._cli._text import table
-from genai_footprint._criteria import EMBODIED_NAMES, NAMES, USAGE_NAMES
+from genai_footprint._cli._text import MAX_WIDTH, format_equivalents, table
+from genai_footprint._criteria import BY_NAME, EMBODIED_NAMES, NAMES, USAGE_NAMES, display_unit, format_quantity
 from genai_footprint._errors import InvalidInputError
 from genai_footprint._export._record import SCHEMA
 from genai_footprint._impacts import ALL_KEYS, range_at
 
 if TYPE_CHECKING:
-    from genai_footprint import EstimateInputs
+    from genai_footprint import EstimateInputs, Impacts
 
 RELATIVE_TOLERANCE = 1e-9
 # Every range an estimate holds, as ``Impacts`` names them: the totals, then "usage.x" and "embodied.x".
@@ -43,12 +43,21 @@ def load_record(spec: str, stdin: TextIO) -> tuple[str, object]:
     if match and not path.exists():
         path, number = Path(match["path"]), int(match["line"])
         where = f"{path}:{number}"
-        for n, line in read_lines(path):
-            if n == number:
+        if number == 0:
+            raise InvalidInputError(where, "lines count from 1")
+        count = records = 0
+        for count, line in read_lines(path):
+            records += bool(line.strip())
+            if count == number:
                 if not line.strip():
                     raise InvalidInputError(where, "the line is blank")
                 return where, _decode(line, where)
-        raise InvalidInputError(where, f"{path} has fewer than {number} lines" if number else "lines count from 1")
+        if count == 0:
+            raise InvalidInputError(where, "the log is empty")
+        raise InvalidInputError(
+            where,
+            f"past the end of the log, which has {records} record(s) on {count} line(s); name a line from 1 to {count}",
+        )
     text = "".join(line for _, line in read_lines(path))
     try:
         return spec, json.loads(text)
@@ -158,6 +167,7 @@ class Reproduction:
     methodology_version: str
     inputs: EstimateInputs
     checks: tuple[BoundCheck, ...]
+    impacts: Impacts  # the recomputed estimate
 
     @property
     def mismatches(self) -> tuple[str, ...]:
@@ -195,18 +205,26 @@ def reproduce_record(obj: object, source: str) -> Reproduction:
     for key in ALL_KEYS:
         again = range_at(impacts, key)
         checks.append(BoundCheck(key, again.unit, recorded[key], (again.min, again.max)))
-    return Reproduction(source, version, impacts.inputs, tuple(checks))
+    return Reproduction(source, version, impacts.inputs, tuple(checks), impacts)
 
 
 # -- output --------------------------------------------------------------------------------------------
 
 
-def _pair(bounds: tuple[float, float]) -> str:
-    return f"{bounds[0]:.6g} – {bounds[1]:.6g}"
+def _pairs(check: BoundCheck, units: str) -> tuple[str, str]:
+    """The recorded and recomputed ranges of ``check`` in one unit, to 6 significant figures."""
+    criterion = check.key.rpartition(".")[2]
+    unit, _ = display_unit(BY_NAME[criterion], units, check.recorded[1])
+    spec = ".5e" if units == "base" else ".6g"
+    return (
+        format_quantity(criterion, *check.recorded, unit, spec),
+        format_quantity(criterion, *check.recomputed, unit, spec),
+    )
 
 
-def format_reproduction(result: Reproduction) -> str:
-    """The comparison as text: what was recomputed, one row per range, and the verdict."""
+def format_reproduction(result: Reproduction, units: str = "si", equivalents: bool = False) -> str:
+    """The comparison as text: what was recomputed, one row per range, the verdict and, with ``equivalents``,
+    the everyday equivalents of the recomputed estimate. ``units``: "si" or "base"."""
     inputs = result.inputs
     model = inputs.model_resolved or inputs.model_requested or "parameters given"
     lines = [
@@ -215,8 +233,10 @@ def format_reproduction(result: Reproduction) -> str:
         f"Methodology:  {result.methodology_version} (registry {inputs.registry_version or 'not used'})",
         "",
     ]
-    rows = [[c.key, c.unit, _pair(c.recorded), _pair(c.recomputed), "✓" if c.matches else "✗"] for c in result.checks]
-    lines += table(["Criterion", "Unit", "Recorded (min – max)", "Recomputed (min – max)", "Match"], rows)
+    rows = [[c.key, *_pairs(c, units), "✓" if c.matches else "✗"] for c in result.checks]
+    lines += table(
+        ["Criterion", "Recorded (min – max)", "Recomputed (min – max)", "Match"], rows, right=(1, 2), width=MAX_WIDTH
+    )
     lines.append("")
     bounds = 2 * len(result.checks)
     if result.ok:
@@ -230,6 +250,8 @@ def format_reproduction(result: Reproduction) -> str:
             for side, a, b in (("min", c.recorded[0], c.recomputed[0]), ("max", c.recorded[1], c.recomputed[1])):
                 if not _close(a, b):
                     lines.append(f"  {c.key} {side}: recorded {a!r}, recomputed {b!r} {c.unit}")
+    if equivalents:
+        lines += ["", *format_equivalents(result.impacts)]
     return "\n".join(lines)
 
 

@@ -12,14 +12,18 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from genai_footprint import _validate
 from genai_footprint._errors import InvalidInputError
 
-PROVIDERS = ("openai", "anthropic", "mistralai")
+PROVIDERS = ("openai", "anthropic", "mistralai", "google", "groq", "cohere", "bedrock", "huggingface", "litellm")
+# The providers whose datacenter figures a configuration may replace (``provider.P.zone`` / ``.pue`` / ``.wue``):
+# those the SDKs above call, and ``local`` (an OpenAI-compatible server on this machine or network).
+SITE_PROVIDERS = (*(p for p in PROVIDERS if p != "litellm"), "local")
 PROVIDER_ALIASES = {"mistral": "mistralai", "azure": "openai", "azure_openai": "openai"}
-EXPORTERS = ("jsonl", "csv", "http", "otel")
+EXPORTERS = ("jsonl", "csv", "http", "otel", "prometheus")
 
 Check = Callable[[object, Path], object]
 
@@ -106,6 +110,15 @@ def zone(value: object, cwd: Path) -> str:
         raise Bad(f"{reason(exc)} (list them with 'genai-footprint zones')") from None
 
 
+def methodology(value: object, cwd: Path) -> str:
+    from genai_footprint._methodology import methodology_versions  # loaded only when one is configured
+
+    known = methodology_versions()
+    if isinstance(value, str) and value.strip() in known:
+        return value.strip()
+    raise Bad(f"expected a methodology version: {', '.join(known)}")
+
+
 def log_level(value: object, cwd: Path) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         name = logging.getLevelName(value)
@@ -138,6 +151,27 @@ def url(value: object, cwd: Path) -> str:
     return found
 
 
+def host(value: object, cwd: Path) -> str:
+    found = text(value, "a host name or IP address")
+    if any(c.isspace() or c in "/[]@" for c in found):
+        raise Bad("expected a host name or IP address (no scheme, port or path)")
+    return found
+
+
+def port(value: object, cwd: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise Bad("expected a port number from 0 (any free port) to 65535")
+    return value
+
+
+def mask_url(found: str) -> str:
+    """``found`` with any credentials of a URL (``user:password@``) shown as ``****@``; anything else as it is."""
+    parts = urlsplit(found)
+    if "@" not in parts.netloc:
+        return found
+    return parts._replace(netloc="****@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def base_url(value: object, cwd: Path) -> str:
     return url(value, cwd).rstrip("/")
 
@@ -154,6 +188,19 @@ def header(value: object, cwd: Path) -> str:
     if not re.match(_HEADER_NAME, found):
         raise Bad("expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
     return found
+
+
+def headers(value: object, cwd: Path) -> Mapping[str, str]:
+    """Extra HTTP headers: a table of header names to string values (no line breaks: no header injection)."""
+    if not isinstance(value, Mapping) or not value:
+        raise Bad("expected a table of HTTP header names to values")
+    found = {}
+    for name, item in value.items():
+        header(name, cwd)
+        if not isinstance(item, str) or any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in item):
+            raise Bad(f"header {name!r}: expected a string value without control characters")
+        found[str(name).strip()] = item
+    return MappingProxyType(found)
 
 
 # -- parsers of environment variables: text → the raw value a file would hold -----------------------------

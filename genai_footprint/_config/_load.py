@@ -8,8 +8,9 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
-from genai_footprint._config._checks import EXPORTERS, Bad, env_list, env_pairs, path
+from genai_footprint._config._checks import EXPORTERS, Bad, env_list, env_pairs, mask_url, path
 from genai_footprint._config._loader import Loader, error, unknown
 from genai_footprint._config._result import Config, Value, build_config
 from genai_footprint._config._table import (
@@ -88,12 +89,35 @@ def load_config(
             f'setting "exporters.http.url" (from {http.source}, which enables the http exporter): required',
             source=http.source,
         )
+    if http.value:
+        _one_http_authorization(loader)
     return build_config(
         values=MappingProxyType(dict(sorted(loader.values.items(), key=lambda kv: order(kv[0])))),
         models=tuple(loader.models),
         objects=tuple(objects),
         files=tuple(loader.files),
     )
+
+
+def _one_http_authorization(loader: Loader) -> None:
+    """A collector URL with credentials (``user:password@``, sent as Basic auth) and a token or header that sets
+    ``Authorization`` too: one would silently replace the other, so the pair is refused."""
+    url = loader.values["exporters.http.url"]
+    if not isinstance(url.value, str) or "@" not in urlsplit(url.value).netloc:
+        return
+    token, header = loader.values["exporters.http.token"], loader.values["exporters.http.header"]
+    extra = loader.values["exporters.http.headers"]
+    if token.value is not None and str(header.value).lower() == "authorization":
+        other, source = "exporters.http.token", token.source
+    elif isinstance(extra.value, Mapping) and any(str(name).lower() == "authorization" for name in extra.value):
+        other, source = "exporters.http.headers", extra.source
+    else:
+        return
+    message = (
+        f'settings "exporters.http.url" (from {url.source}) and "{other}" (from {source}): the URL carries '
+        f"credentials ({mask_url(url.value)}) and {other} sets the Authorization header too; keep only one"
+    )
+    raise ConfigError("exporters.http.url", message, source=url.source)
 
 
 def _defaults(loader: Loader, env: Mapping[str, str]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from genai_footprint._config._checks import EXPORTERS, Bad, reason, tag
+from genai_footprint._config._checks import EXPORTERS, Bad, mask_url, reason, tag
 from genai_footprint._config._result import Value, mask
 from genai_footprint._config._table import MODEL_KEYS, PREFIXES, SETTINGS
 from genai_footprint._errors import ConfigError, InvalidInputError
@@ -158,8 +158,12 @@ def _quoted(value: object, secret: bool) -> str:
     """A value as an error message shows it (JSON-like; a secret masked)."""
     import json
 
+    if secret and isinstance(value, Mapping):
+        return json.dumps({str(name): "****" for name in value})
     if secret and value is not None:
         return json.dumps(mask(str(value)))
+    if isinstance(value, str):
+        value = mask_url(value)
     try:
         return json.dumps(value, default=repr, ensure_ascii=False)
     except ValueError:  # e.g. a circular structure

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from genai_footprint._config._checks import EXPORTERS, PROVIDERS
+from genai_footprint._config._checks import EXPORTERS, SITE_PROVIDERS, mask_url
 from genai_footprint._config._table import MODEL_KEYS, SETTINGS
 from genai_footprint._settings import ExporterSettings, ExportSettings, GridSettings, InstrumentationSettings
 
@@ -75,7 +75,7 @@ def build_config(
         return values[key].value
 
     def by_provider(figure: str) -> Mapping[str, Any]:
-        found = {p: value(f"provider.{p}.{figure}") for p in PROVIDERS}
+        found = {p: value(f"provider.{p}.{figure}") for p in SITE_PROVIDERS}
         return MappingProxyType({p: v for p, v in found.items() if v is not None})
 
     instrumentation = InstrumentationSettings(
@@ -84,6 +84,7 @@ def build_config(
         request_stream_usage=value("request_stream_usage"),
         strict=value("strict"),
         max_output_tokens=value("max_output_tokens"),
+        methodology=value("methodology"),
         zones_by_provider=by_provider("zone"),
         pue_by_provider=by_provider("pue"),
         wue_by_provider=by_provider("wue"),
@@ -122,6 +123,7 @@ def _export(values: Mapping[str, Value], objects: tuple[object, ...]) -> ExportS
         tags=MappingProxyType(tags),
         queue_size=queue_size,
         otel_spans=any(e.name == "otel" for e in exporters),
+        flush_on_sigterm=values["export.flush_on_sigterm"].value is True,
     )
 
 
@@ -139,8 +141,15 @@ def show(key: str, value: Value) -> str:
         setting = SETTINGS.get(key)
         return setting.unset if setting else "-"
     if value.secret:
-        return mask(str(value.value))
+        return _plain(_masked(value.value))
     return _plain(value.value)
+
+
+def _masked(secret: object) -> object:
+    """A secret as shown: a table of them (extra HTTP headers) by its names, each value masked."""
+    if isinstance(secret, Mapping):
+        return {name: mask(str(item)) for name, item in secret.items()}
+    return mask(str(secret))
 
 
 def _plain(v: object) -> str:
@@ -152,6 +161,10 @@ def _plain(v: object) -> str:
         return f"{v[0]:g}" if v[0] == v[1] else f"[{v[0]:g}, {v[1]:g}]"
     if isinstance(v, tuple):
         return ", ".join(map(str, v)) or "(none)"
+    if isinstance(v, Mapping):
+        return ", ".join(f"{name}: {item}" for name, item in v.items())
+    if isinstance(v, str):
+        return mask_url(v)  # a collector URL may carry credentials
     return str(v)
 
 
@@ -164,6 +177,10 @@ def _show_model(model: ModelSettings) -> str:
 def _json_value(value: object) -> object:
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, Mapping):
+        return {name: _json_value(item) for name, item in value.items()}
     if isinstance(value, tuple):
         return [_json_value(v) for v in value]
     return value
@@ -171,5 +188,5 @@ def _json_value(value: object) -> object:
 
 def _jsonable(value: Value) -> object:
     if value.secret and value.value is not None:
-        return mask(str(value.value))
+        return _json_value(_masked(value.value))
     return _json_value(value.value)

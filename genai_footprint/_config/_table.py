@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from genai_footprint._config._checks import (
     EXPORTERS,
-    PROVIDERS,
+    SITE_PROVIDERS,
     base_url,
     boolean,
     bounds,
@@ -16,14 +16,20 @@ from genai_footprint._config._checks import (
     env_int,
     env_list,
     env_number,
+    env_pairs,
     env_range,
     env_text,
     header,
+    headers,
+    host,
     integer,
     log_level,
+    methodology,
     path,
+    port,
     positive_float,
     providers,
+    seconds,
     secret,
     url,
     zone,
@@ -37,6 +43,7 @@ PROJECT_FILE = "genai-footprint.toml"
 PYPROJECT_TABLE = "genai-footprint"  # [tool.genai-footprint]
 USER_FILE = "config.toml"
 DEFAULT_SOURCE = "default"
+MAX_SPILL_BYTES = 100 * 2**20  # the HTTP spill file's default size limit: 100 MiB, some 40,000 records
 # The keys of a [[models]] table: register_model()'s arguments.
 MODEL_KEYS = ("provider", "name", "active_params", "total_params", "zone", "tps", "ttft", "pue", "wue", "aliases")
 
@@ -61,9 +68,10 @@ def _instrumentation() -> list[Setting]:
         Setting("request_stream_usage", boolean, True, "REQUEST_STREAM_USAGE", env_bool, "request_stream_usage"),
         Setting("strict", boolean, False, "STRICT", env_bool, "strict"),
         Setting("max_output_tokens", integer(1), 10_000_000, "MAX_OUTPUT_TOKENS", env_int, "max_output_tokens"),
+        Setting("methodology", methodology, "ecologits-0.11", "METHODOLOGY", kwarg="methodology"),
         Setting("log_level", log_level, None, "LOG_LEVEL", kwarg="log_level", unset="(left alone)"),
     ]
-    for provider in PROVIDERS:
+    for provider in SITE_PROVIDERS:
         env = provider.upper()
         rows += [
             Setting(f"provider.{provider}.zone", zone, None, f"{env}_ZONE", unset="(registry)"),
@@ -81,15 +89,26 @@ def _export() -> list[Setting]:
         enabled["csv"],
         Setting("exporters.csv.path", path, "genai-footprint.csv", "CSV_PATH"),
         enabled["otel"],
+        enabled["prometheus"],
+        Setting("exporters.prometheus.host", host, "localhost", "PROMETHEUS_HOST"),
+        Setting("exporters.prometheus.port", port, 9464, "PROMETHEUS_PORT", env_int),
         enabled["http"],
         Setting("exporters.http.url", url, None, "HTTP_URL"),
         Setting("exporters.http.token", secret, None, "HTTP_TOKEN", secret=True),
         Setting("exporters.http.header", header, "Authorization", "HTTP_HEADER"),
+        # Extra headers may carry credentials: shown as their names only.
+        Setting("exporters.http.headers", headers, None, "HTTP_HEADERS", env_pairs, secret=True, unset="(none)"),
         Setting("exporters.http.interval_s", positive_float, 10.0, "HTTP_INTERVAL_S", env_number),
         Setting("exporters.http.batch_size", integer(1), 100, "HTTP_BATCH_SIZE", env_int),
+        Setting("exporters.http.timeout_s", positive_float, 10.0, "HTTP_TIMEOUT_S", env_number),
         Setting("exporters.http.max_retries", integer(0), 5, "HTTP_MAX_RETRIES", env_int),
+        Setting("exporters.http.backoff_s", seconds, 0.5, "HTTP_BACKOFF_S", env_number),
+        Setting("exporters.http.max_backoff_s", seconds, 30.0, "HTTP_MAX_BACKOFF_S", env_number),
         Setting("exporters.http.spill_path", path, None, "HTTP_SPILL_PATH"),  # default: the user cache directory
+        Setting("exporters.http.max_spill_bytes", integer(1), MAX_SPILL_BYTES, "HTTP_MAX_SPILL_BYTES", env_int),
+        Setting("exporters.http.max_buffer", integer(1), 10_000, "HTTP_MAX_BUFFER", env_int),
         Setting("export.queue_size", integer(1), 10000, "QUEUE_SIZE", env_int),
+        Setting("export.flush_on_sigterm", boolean, True, "FLUSH_ON_SIGTERM", env_bool),
     ]
 
 

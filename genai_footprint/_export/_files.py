@@ -6,6 +6,7 @@ Each batch is written with a single ``os.write`` on an ``O_APPEND`` descriptor, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -19,6 +20,7 @@ from pydantic_core import to_json
 
 from genai_footprint._criteria import NAMES as CRITERIA
 from genai_footprint._errors import InvalidInputError
+from genai_footprint._events import DETAIL_NAMES
 
 try:
     import fcntl
@@ -29,17 +31,50 @@ _FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_
 
 _path_locks: dict[str, threading.Lock] = {}
 _path_locks_guard = threading.Lock()
+# Descriptors open on a shared file (they may hold its flock). A flock belongs to the open file, which a fork
+# shares with the child: a child that kept its copy would hold the lock for as long as it lives, and every
+# append of the parent would wait. So a child closes its copies at once, before it runs any code of its own.
+_open_fds: set[int] = set()
+_open_fds_guard = threading.Lock()  # held only around open/close (never across a write), and across a fork
 
 
-def _reset_locks_after_fork() -> None:
-    # A lock held by another thread at fork time would stay held forever in the child.
-    global _path_locks, _path_locks_guard
+def _before_fork() -> None:
+    _open_fds_guard.acquire()  # no descriptor is half-registered at the fork
+
+
+def _after_fork_in_parent() -> None:
+    _open_fds_guard.release()
+
+
+def _after_fork_in_child() -> None:
+    # Locks held by other threads at fork time would stay held forever in the child: new ones.
+    global _path_locks, _path_locks_guard, _open_fds, _open_fds_guard
+    for fd in _open_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _open_fds = set()
+    _open_fds_guard = threading.Lock()
     _path_locks = {}
     _path_locks_guard = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_locks_after_fork)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
+
+
+def open_shared(path: str, flags: int) -> int:
+    """``os.open`` for a file shared under a lock: a process forked while it is open closes its copy."""
+    with _open_fds_guard:
+        fd = os.open(path, flags, 0o666)
+        _open_fds.add(fd)
+    return fd
+
+
+def close_shared(fd: int) -> None:
+    """Close a descriptor from ``open_shared`` (releasing its flock)."""
+    with _open_fds_guard:
+        _open_fds.discard(fd)
+        os.close(fd)
 
 
 def _thread_lock(path: str) -> threading.Lock:
@@ -53,7 +88,7 @@ def _thread_lock(path: str) -> threading.Lock:
 def _open_locked(path: str, flags: int) -> int:
     """A descriptor on ``path`` holding its exclusive lock; reopens if the file was replaced meanwhile."""
     while True:
-        fd = os.open(path, flags, 0o666)
+        fd = open_shared(path, flags)
         if fcntl is None:
             return fd
         try:
@@ -63,9 +98,9 @@ def _open_locked(path: str, flags: int) -> int:
         except FileNotFoundError:
             pass  # removed or replaced while we waited for the lock: open the new file
         except BaseException:
-            os.close(fd)
+            close_shared(fd)
             raise
-        os.close(fd)
+        close_shared(fd)
 
 
 @contextmanager
@@ -83,7 +118,7 @@ def locked_file(path: Path, *, create: bool = True) -> Iterator[int]:
         try:
             yield fd
         finally:
-            os.close(fd)  # releases the flock
+            close_shared(fd)  # releases the flock
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -160,6 +195,8 @@ CSV_COLUMNS = (
     "warnings",
     "trackers",
     "tags",
+    # Added after the first release: last, so rows appended to an older file keep its columns in place.
+    *DETAIL_NAMES,
 )
 
 
@@ -179,7 +216,8 @@ def csv_row(record: Mapping[str, Any]) -> list[Any]:
     trackers = "/".join(record.get("trackers") or ())
     tags = ";".join(f"{key}={value}" for key, value in (record.get("tags") or {}).items())
     head = [record.get(column) for column in CSV_COLUMNS[: CSV_COLUMNS.index(_BOUNDS[0])]]
-    return [_cell(value) for value in (*head, *bounds, warnings, trackers, tags)]
+    details = [record.get(name) for name in DETAIL_NAMES]
+    return [_cell(value) for value in (*head, *bounds, warnings, trackers, tags, *details)]
 
 
 class CSVExporter:

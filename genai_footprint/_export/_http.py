@@ -8,6 +8,7 @@ using it; spilled records are sent before new ones at each interval and removed 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -27,8 +28,10 @@ from typing import Any
 
 import httpx2
 
+from genai_footprint._config._checks import mask_url
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._export._files import append, file_path, jsonl, locked_file, read_all, write_all
+from genai_footprint._export._files import append, file_path, jsonl
+from genai_footprint._export._spill import Spill
 from genai_footprint._version import __version__
 
 logger = logging.getLogger("genai_footprint")
@@ -78,6 +81,25 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
+def _url_credentials(url: str, headers: dict[str, str]) -> str:
+    """The URL without its credentials (``user:password@``), which go into ``headers`` as Basic auth, so the HTTP
+    client never logs them; refused when a token or a header sets ``Authorization`` already."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    if any(name.lower() == "authorization" for name in headers):
+        raise InvalidInputError(
+            "url",
+            f"{mask_url(url)} carries credentials and a token or header sets the Authorization header too; "
+            "keep only one of them",
+        )
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return parts._replace(netloc=host).geturl()
+
+
 _live: weakref.WeakSet[HTTPExporter] = weakref.WeakSet()
 
 
@@ -115,6 +137,7 @@ class HTTPExporter:
         max_backoff_s: float = 30.0,
         spill_path: str | os.PathLike[str] | None = None,
         max_buffer: int = 10_000,
+        max_spill_bytes: int = 100 * 2**20,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise InvalidInputError("url", f"expected an http:// or https:// URL, got {url!r}")
@@ -127,8 +150,7 @@ class HTTPExporter:
         ):
             raise InvalidInputError("headers", f"expected a mapping of header names to string values, got {headers!r}")
         self.url = url
-        parts = urllib.parse.urlsplit(url)
-        self._shown_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no credentials in logs
+        self._shown_url = mask_url(url)  # no credentials in logs
         self.batch_size: int = _positive("batch_size", batch_size, integer=True)
         self.interval_s: float = _positive("interval_s", interval_s)
         self.timeout_s: float = _positive("timeout_s", timeout_s)
@@ -136,8 +158,11 @@ class HTTPExporter:
         self.backoff_s: float = _positive("backoff_s", backoff_s, zero=True)
         self.max_backoff_s: float = _positive("max_backoff_s", max_backoff_s, zero=True)
         self.max_buffer: int = _positive("max_buffer", max_buffer, integer=True)
+        self.max_spill_bytes: int = _positive("max_spill_bytes", max_spill_bytes, integer=True)
         self.spill_path = default_spill_path(url) if spill_path is None else file_path("spill_path", spill_path)
         self.rejected_path = self.spill_path.with_name(self.spill_path.stem + ".rejected.jsonl")
+        # A request lasts at most a connect, a write and a read timeout: a claim on a spilled batch outlives it.
+        self._spill_file = Spill(self.spill_path, max_bytes=self.max_spill_bytes, claim_s=3 * self.timeout_s + 5)
         self._headers = {
             "Content-Type": "application/json",
             "User-Agent": f"genai-footprint/{__version__}",
@@ -145,11 +170,15 @@ class HTTPExporter:
         }
         if token is not None:
             self._headers[header] = f"Bearer {token}" if header.lower() == "authorization" else token
+        self._post_url = _url_credentials(url, self._headers)
         self._reset()
         _live.add(self)
         self._ensure_thread()  # sends what an earlier run spilled, even if no new record comes
 
     def _reset(self) -> None:
+        self.sent = 0  # records this process delivered (2xx)
+        self.kept = 0  # records it put in the spill file
+        self.refused = 0  # records the collector refused, set aside in the rejected file
         self._buffer: list[Mapping[str, Any]] = []
         self._cond = threading.Condition()
         self._send_lock = threading.Lock()  # one delivery cycle at a time (sender thread, flush, close)
@@ -165,6 +194,7 @@ class HTTPExporter:
         closed = self._closed
         self._reset()
         self._closed = closed
+        self._spill_file.renew()
 
     def _ensure_thread(self) -> None:
         with self._cond:
@@ -198,6 +228,7 @@ class HTTPExporter:
             return
         self._hurry.set()
         try:
+            self._keep_buffer()  # on disk first, even while the sender thread waits on the collector
             self._cycle(retry=False)
         finally:
             self._hurry.clear()
@@ -212,6 +243,7 @@ class HTTPExporter:
         _live.discard(self)
         self._hurry.set()
         if self._buffer:  # flush() usually ran just before: no second round trip for nothing
+            self._keep_buffer()
             self._cycle(retry=False)
         with self._send_lock:
             if self._client is not None:
@@ -244,10 +276,7 @@ class HTTPExporter:
         with self._send_lock:
             self._next_cycle = time.monotonic() + self.interval_s
             if not retry:
-                with self._cond:
-                    buffered, self._buffer = self._buffer, []
-                if buffered:
-                    self._spill(buffered)
+                self._keep_buffer()
             up = self._resend_spill()
             while True:
                 with self._cond:
@@ -263,55 +292,58 @@ class HTTPExporter:
                         rest, self._buffer = self._buffer, []
                     self._spill([*batch, *rest])
                     return
+                else:
+                    self.sent += len(batch)
 
     def _resend_spill(self) -> bool:
-        """Send spilled records, oldest first, one attempt per batch; False if the endpoint failed."""
-        try:
-            if os.path.getsize(self.spill_path) == 0:
-                return True
-            with locked_file(self.spill_path, create=False) as fd:
-                lines = read_all(fd).splitlines()
-                records: list[Mapping[str, Any]] = []
-                for line in lines:
-                    try:
-                        records.append(json.loads(line))
-                    except ValueError:
-                        logger.warning("genai_footprint: skipped a torn line in %s", self.spill_path)
-                done = 0
-                while done < len(records):
-                    batch = records[done : done + self.batch_size]
-                    outcome = self._deliver(batch, retry=False)
-                    if outcome is _Outcome.KEPT:
-                        break
-                    if outcome is _Outcome.REJECTED:
-                        self._reject(batch)
-                    done += len(batch)
-                # Only acknowledged (or rejected) records leave the spill, before the lock is released.
-                if done == len(records):
-                    os.ftruncate(fd, 0)
-                elif done:
-                    self._rewrite(records[done:])
-                logger.debug("genai_footprint: %d spilled records sent to %s", done, self._shown_url)
-                return done == len(records)
-        except FileNotFoundError:
-            return True
+        """Send spilled records, oldest first, one batch and one attempt at a time; False if the endpoint failed.
 
-    def _rewrite(self, records: list[Mapping[str, Any]]) -> None:
-        """Replace the spill file (its lock held by the caller) by ``records``, atomically."""
-        tmp = self.spill_path.with_name(f"{self.spill_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            write_all(fd, jsonl(records))
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.spill_path)
+        The spill's lock is held only to take a batch and to record its acknowledgement, never during a request.
+        """
+        done = 0
+        while True:
+            batch = self._spill_file.take(self.batch_size)
+            if batch is None:  # nothing waits, or another sender has the next batch in hand
+                break
+            outcome = self._deliver(batch.records, retry=False) if batch.records else _Outcome.SENT
+            if outcome is _Outcome.KEPT:
+                self._spill_file.release(batch)
+                return False
+            if outcome is _Outcome.REJECTED:
+                self._reject(batch.records)
+            else:
+                self.sent += len(batch.records)
+            self._spill_file.done(batch)
+            done += len(batch.records)
+            if batch.at_end:
+                break
+        if done:
+            logger.debug("genai_footprint: %d spilled records sent to %s", done, self._shown_url)
+        return True
+
+    def _keep_buffer(self) -> None:
+        with self._cond:
+            buffered, self._buffer = self._buffer, []
+        if buffered:
+            self._spill(buffered)
 
     def _spill(self, records: list[Mapping[str, Any]]) -> None:
-        data = jsonl(records)
-        append(self.spill_path, lambda empty: data)
+        self._spill_file.add(records)
+        self.kept += len(records)
         logger.debug("genai_footprint: %d records kept in %s", len(records), self.spill_path)
 
+    def delivery_report(self) -> str:
+        """What became of the records this process handed to the exporter, for a warning at exit."""
+        with self._cond:
+            buffered = len(self._buffer)
+        return (
+            f"{self.sent} sent to {self._shown_url}, {self.kept} kept in {self.spill_path} (sent by the next run "
+            f"that uses it), {self.refused} refused, {self._spill_file.dropped} dropped at the spill's size limit, "
+            f"{buffered} still in memory"
+        )
+
     def _reject(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.refused += len(records)
         data = jsonl(records)
         append(self.rejected_path, lambda empty: data)
         logger.warning(
@@ -332,7 +364,7 @@ class HTTPExporter:
             try:
                 if self._client is None:
                     self._client = httpx2.Client(trust_env=True, timeout=self.timeout_s)
-                response = self._client.post(self.url, content=body, headers=headers)
+                response = self._client.post(self._post_url, content=body, headers=headers)
                 status = response.status_code
                 problem = f"HTTP {status}"
                 wait_hint = _retry_after(response.headers.get("Retry-After"))

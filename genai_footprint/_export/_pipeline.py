@@ -10,6 +10,7 @@ import atexit
 import collections
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -47,6 +48,33 @@ _live: weakref.WeakSet[ExportPipeline] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for pipeline in list(_live):
         pipeline._after_fork()
+        close_when_a_child_ends(pipeline)
+
+
+_watched: weakref.WeakSet[ExportPipeline] = weakref.WeakSet()
+_CHILD_EXIT_PRIORITY = 100  # before multiprocessing's own finalizers (its queues use 10 and below)
+
+
+def close_when_a_child_ends(pipeline: ExportPipeline) -> None:
+    """Have a ``multiprocessing`` child close ``pipeline`` as it ends, whatever the start method.
+
+    Such a child ends with ``os._exit``: no ``atexit`` hook runs, but ``multiprocessing``'s finalizers do. A
+    forked child clears the finalizers it inherits, then runs its after-fork callbacks: one of ours registers
+    the finalizer there. A pipeline made inside a child (spawn, forkserver) registers it at once.
+    """
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:  # multiprocessing not in use (it is imported before any of its children starts)
+        return
+    if pipeline not in _watched:
+        _watched.add(pipeline)
+        util.register_after_fork(pipeline, _close_at_exit)
+    if sys.modules["multiprocessing"].parent_process() is not None:
+        _close_at_exit(pipeline)
+
+
+def _close_at_exit(pipeline: ExportPipeline) -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(pipeline, pipeline.close, exitpriority=_CHILD_EXIT_PRIORITY)
 
 
 if hasattr(os, "register_at_fork"):
@@ -104,6 +132,7 @@ class ExportPipeline:
         self._closed = False
         atexit.register(self.close)
         _live.add(self)
+        close_when_a_child_ends(self)
 
     # -- the request path --------------------------------------------------------------------------------
 
@@ -247,11 +276,29 @@ class ExportPipeline:
             self._finish_exporters(close=True)
             return
         if not self._send(_Marker(stop=True), deadline):
-            logger.warning(
-                "genai_footprint: the exporters did not finish within %s s; records still queued are lost", timeout
-            )
+            self._warn_unfinished(timeout)
             return
         worker.join(_remaining(deadline))
+
+    def _warn_unfinished(self, timeout: float | None) -> None:
+        """Say what became of the records when the exporters are still at work at the end (a hung collector)."""
+        queued = sum(1 for item in list(self._pending) if not isinstance(item, _Marker))
+        reports = []
+        for exporter in self.exporters:
+            report = getattr(exporter, "delivery_report", None)
+            if callable(report):
+                try:
+                    reports.append(f"{type(exporter).__name__}: {report()}")
+                except Exception:
+                    logger.debug("genai_footprint: delivery_report() failed", exc_info=True)
+        logger.warning(
+            "genai_footprint: the exporters did not finish within %s s; %d records not yet handed to them are lost, "
+            "%d dropped earlier because the export queue was full%s",
+            timeout,
+            queued,
+            self.dropped,
+            "".join(f"; {report}" for report in reports),
+        )
 
     def _after_fork(self) -> None:
         # The child has no worker thread; what the parent had queued is the parent's to export.
@@ -278,14 +325,16 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
         "backoff_s",
         "max_backoff_s",
         "spill_path",
+        "max_spill_bytes",
         "max_buffer",
     ),
     "otel": ("meter_provider",),
+    "prometheus": ("host", "port"),
 }
 
 
 def build_exporter(name: str, options: Mapping[str, object]) -> Exporter:
-    """A built-in exporter by name (``jsonl``, ``csv``, ``http``, ``otel``) from its options."""
+    """A built-in exporter by name (``jsonl``, ``csv``, ``http``, ``otel``, ``prometheus``) from its options."""
     allowed = _OPTIONS.get(name)
     if allowed is None:
         raise InvalidInputError("exporters", f"unknown exporter {name!r}; expected one of {', '.join(_OPTIONS)}")
@@ -308,6 +357,8 @@ def build_exporter(name: str, options: Mapping[str, object]) -> Exporter:
             from genai_footprint._export._http import HTTPExporter
 
             return HTTPExporter(**kwargs)
+        if name == "prometheus":
+            return _prometheus_exporter(kwargs)
         try:
             from genai_footprint._export._otel import OTelExporter
         except ImportError as exc:
@@ -318,3 +369,14 @@ def build_exporter(name: str, options: Mapping[str, object]) -> Exporter:
     except InvalidInputError as exc:
         message = str(exc).partition(": ")[2]
         raise InvalidInputError(f"exporters.{name}.{exc.argument}", message) from None
+
+
+def _prometheus_exporter(kwargs: dict[str, Any]) -> Exporter:
+    try:
+        from genai_footprint._export._prometheus import PrometheusExporter
+    except ImportError as exc:
+        raise ImportError(
+            "the 'prometheus' exporter needs opentelemetry-exporter-prometheus: "
+            "pip install 'genai-footprint[prometheus]'"
+        ) from exc
+    return PrometheusExporter(**kwargs)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from genai_footprint._criteria import EMBODIED_NAMES, NAMES, USAGE_NAMES
+from genai_footprint._events import DETAIL_NAMES
 
 if TYPE_CHECKING:
     from genai_footprint._events import CallEvent
@@ -40,6 +41,7 @@ def to_record(event: CallEvent, tags: Mapping[str, str] | None = None) -> dict[s
         "zone": event.zone,
         "output_tokens": event.output_tokens,
         "tokens_source": event.tokens_source,
+        **{name: getattr(event.details, name) for name in DETAIL_NAMES},
         "latency_s": event.latency_s,
         "ttft_s": event.ttft_s,
         "stream": event.stream,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from genai_footprint._instrument._helpers import helper_target, receive_stream, record_call, send_request
 from genai_footprint._instrument._reading import StreamTally, cloud_zone, given
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
+from genai_footprint._instrument._usage import anthropic_details
 
 if TYPE_CHECKING:
     from genai_footprint._settings import InstrumentationSettings
@@ -113,13 +114,17 @@ class _EventsObserver(StreamTally):
             if isinstance(text, str):
                 self.texts.append(text)
         elif kind == "message_delta":
-            tokens = getattr(getattr(event, "usage", None), "output_tokens", None)
+            usage = getattr(event, "usage", None)
+            tokens = getattr(usage, "output_tokens", None)
             if tokens is not None:  # checked when the call ends: a count that is no whole number is refused
                 self.tokens = tokens
+            self.details = anthropic_details(usage, self.details)
         elif kind == "message_start":
             message = event.message
+            usage = getattr(message, "usage", None)
             self.model = getattr(message, "model", None) or self.model
-            self.zone = _geo_zone(getattr(message, "usage", None)) or self.zone
+            self.zone = _geo_zone(usage) or self.zone
+            self.details = anthropic_details(usage, self.details)
         return True
 
 
@@ -186,6 +191,7 @@ class MessagesEndpoint:
         return Observation(
             model=getattr(response, "model", None) or None,
             output_tokens=tokens,
+            details=anthropic_details(usage),
             zone_hint=_geo_zone(usage),
             text=None if counted else _message_text(response),
         )

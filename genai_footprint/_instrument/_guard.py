@@ -40,12 +40,19 @@ def _declares_impacts(cls: type[object]) -> bool:
     )
 
 
+def _holds_impacts(obj: Any) -> bool:
+    """Whether ``obj`` can take an ``impacts`` of ours: it has an instance dict, and its class no ``impacts``."""
+    # mypy takes no class for Hashable, hence the ignore.
+    return hasattr(obj, "__dict__") and not _declares_impacts(type(obj))  # type: ignore[arg-type]
+
+
 def attach(obj: Any, impacts: Impacts | None) -> None:
     """Put ``impacts`` in ``obj``'s instance dict, as ``object.__setattr__`` would: past pydantic's
     ``__setattr__`` (which refuses unknown fields on some SDKs), leaving its fields, ``model_dump()``, ``==``
-    and ``repr`` untouched. An object whose class has an ``impacts`` of its own is left alone. Never raises."""
+    and ``repr`` untouched. An object whose class has an ``impacts`` of its own, or that cannot hold attributes
+    (no ``__dict__``: a generator, a ``str``, a ``dict``), is left alone. Never raises."""
     try:
-        if not _declares_impacts(type(obj)):  # type: ignore[arg-type]  # (mypy takes no class for Hashable)
+        if _holds_impacts(obj):
             object.__setattr__(obj, IMPACTS_ATTRIBUTE, impacts)
     except Exception:
         internal_error("attach")
@@ -54,7 +61,7 @@ def attach(obj: Any, impacts: Impacts | None) -> None:
 def attach_none(obj: Any) -> None:
     """After a failure of ours: ``obj.impacts`` reads None rather than raising AttributeError."""
     try:
-        if IMPACTS_ATTRIBUTE not in getattr(obj, "__dict__", {}) and not _declares_impacts(type(obj)):  # type: ignore[arg-type]
+        if _holds_impacts(obj) and IMPACTS_ATTRIBUTE not in obj.__dict__:
             object.__setattr__(obj, IMPACTS_ATTRIBUTE, None)
     except Exception:
         internal_error("attach")

@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -133,7 +134,8 @@ class Instrumentor:
 
     def _patch(self, module: Any, target: Target) -> None:
         try:
-            owner = getattr(module, target.owner)
+            # An empty owner names the module itself: a module-level function (LiteLLM's ``litellm.completion``).
+            owner = getattr(module, target.owner) if target.owner else module
             original = owner.__dict__[target.method]
         except (AttributeError, KeyError):
             logger.debug("genai_footprint: %s.%s.%s not found; skipped", target.module, target.owner, target.method)
@@ -155,7 +157,14 @@ class Instrumentor:
 
     def patched(self) -> list[str]:
         """``module.Class.method`` of every method currently wrapped (for tests and diagnostics)."""
-        return sorted(f"{owner.__module__}.{owner.__qualname__}.{method}" for owner, method in self._patched)
+        return sorted(f"{_qualified_name(owner)}.{method}" for owner, method in self._patched)
+
+
+def _qualified_name(owner: Any) -> str:
+    """``module.Class`` of a patched class, ``module`` of a patched module."""
+    if isinstance(owner, types.ModuleType):
+        return owner.__name__
+    return f"{owner.__module__}.{owner.__qualname__}"
 
 
 _lock = threading.Lock()
@@ -164,9 +173,20 @@ _instrumentor: Instrumentor | None = None
 
 def _provider_specs() -> list[ProviderSpec]:
     # Provider modules declare data only (targets, extractors); importing them imports no SDK.
-    from genai_footprint._instrument import _anthropic, _mistralai, _openai
+    from genai_footprint._instrument import (
+        _anthropic,
+        _bedrock,
+        _cohere,
+        _google,
+        _groq,
+        _huggingface,
+        _litellm,
+        _mistralai,
+        _openai,
+    )
 
-    return [_openai.SPEC, _anthropic.SPEC, _mistralai.SPEC]
+    specs = [_openai.SPEC, _anthropic.SPEC, _mistralai.SPEC, _google.SPEC, _groq.SPEC, _cohere.SPEC, _litellm.SPEC]
+    return [*specs, _bedrock.SPEC, _huggingface.SPEC]
 
 
 def instrumentor() -> Instrumentor:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from genai_footprint._instrument._reading import StreamTally, attr, cloud_zone, given, host_zone, text_or_none
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
+from genai_footprint._instrument._usage import chat_completion_details, responses_details, sent_field
 
 if TYPE_CHECKING:
     from genai_footprint._settings import InstrumentationSettings
@@ -27,17 +28,6 @@ logger = logging.getLogger("genai_footprint")
 
 
 # -- reading SDK objects ----------------------------------------------------------------------------------
-
-
-def _usage_tokens(usage: Any, name: str) -> Any:
-    """A usage count the provider actually sent (the SDK's usage models default missing counts to 0), as sent:
-    the runtime refuses one that is no whole number."""
-    if usage is None or not given(usage):
-        return None
-    sent = getattr(usage, "model_fields_set", None)
-    if sent is not None and name not in sent:
-        return None
-    return attr(usage, name)
 
 
 def _content_texts(content: Any, out: list[str]) -> None:
@@ -230,22 +220,25 @@ class _CompletionStreamObserver(StreamTally):
         self._usage(attr(chunk, "usage"))
 
     def _usage(self, usage: Any) -> None:
-        tokens = _usage_tokens(usage, "completion_tokens")
+        tokens = sent_field(usage, "completion_tokens")
         if tokens is not None:
             self.tokens = tokens  # a running total when sent more than once: keep the last, never sum
+            self.details = chat_completion_details(usage)
 
 
 class Completions(_Base):
     """``chat.complete`` / ``stream`` / ``parse``, ``fim.*``, ``agents.*`` (and the Azure / GCP ``Chat`` / ``Fim``)."""
 
     def observe(self, call: Call, response: Any) -> Observation:
-        tokens = _usage_tokens(getattr(response, "usage", None), "completion_tokens")
+        usage = getattr(response, "usage", None)
+        tokens = sent_field(usage, "completion_tokens")
         texts: list[str] | None = None
         if tokens is None:  # only needed to count tokens ourselves
             texts = []
             for choice in getattr(response, "choices", None) or ():
                 _message_texts(getattr(choice, "message", None), texts)
-        return Observation(model=text_or_none(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+        model = text_or_none(getattr(response, "model", None))
+        return Observation(model=model, output_tokens=tokens, details=chat_completion_details(usage), text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _CompletionStreamObserver:
         return _CompletionStreamObserver(self._stream_zone(call, stream))
@@ -267,9 +260,11 @@ class _ConversationStreamObserver(StreamTally):
             self.model = _entry_model(data) or self.model
             _message_texts(data, self.texts)
         elif kind == "conversation.response.done":
-            tokens = _usage_tokens(attr(data, "usage"), "completion_tokens")
+            usage = attr(data, "usage")
+            tokens = sent_field(usage, "completion_tokens")
             if tokens is not None:
                 self.tokens = tokens
+                self.details = chat_completion_details(usage)
         return True
 
 
@@ -285,13 +280,14 @@ class Conversations(_Base):
         outputs = attr(response, "outputs") or ()
         for entry in outputs:
             model = _entry_model(entry) or model
-        tokens = _usage_tokens(attr(response, "usage"), "completion_tokens")
+        usage = attr(response, "usage")
+        tokens = sent_field(usage, "completion_tokens")
         texts: list[str] | None = None
         if tokens is None:
             texts = []
             for entry in outputs:
                 _message_texts(entry, texts)
-        return Observation(model=model, output_tokens=tokens, text=texts)
+        return Observation(model=model, output_tokens=tokens, details=chat_completion_details(usage), text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ConversationStreamObserver:
         return _ConversationStreamObserver(self._stream_zone(call, stream))
@@ -319,9 +315,11 @@ class _ResponsesStreamObserver(StreamTally):
         elif kind in _RESPONSE_SNAPSHOT_EVENTS:
             response = attr(data, "response")
             self.model = text_or_none(attr(response, "model")) or self.model
-            tokens = _usage_tokens(attr(response, "usage"), "output_tokens")
+            usage = attr(response, "usage")
+            tokens = sent_field(usage, "output_tokens")
             if tokens is not None:
                 self.tokens = tokens
+                self.details = responses_details(usage)
         return True
 
 
@@ -329,13 +327,15 @@ class Responses(_Base):
     """``responses.create`` / ``create_async``: a response, or a stream with ``stream=True``."""
 
     def observe(self, call: Call, response: Any) -> Observation:
-        tokens = _usage_tokens(getattr(response, "usage", None), "output_tokens")
+        usage = getattr(response, "usage", None)
+        tokens = sent_field(usage, "output_tokens")
         texts: list[str] | None = None
         if tokens is None:
             texts = []
             for item in getattr(response, "output", None) or ():
                 _message_texts(item, texts)
-        return Observation(model=text_or_none(getattr(response, "model", None)), output_tokens=tokens, text=texts)
+        model = text_or_none(getattr(response, "model", None))
+        return Observation(model=model, output_tokens=tokens, details=responses_details(usage), text=texts)
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(self._stream_zone(call, stream))

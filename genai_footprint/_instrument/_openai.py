@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from genai_footprint._events import TokenDetails
 from genai_footprint._instrument._helpers import (
     Wrapper,
     annotate_final,
@@ -19,8 +20,17 @@ from genai_footprint._instrument._helpers import (
     record_call,
     send_request,
 )
-from genai_footprint._instrument._reading import StreamTally, client_host, given, host_zone, region_zone
+from genai_footprint._instrument._reading import (
+    StreamTally,
+    api_host,
+    client_host,
+    client_port,
+    given,
+    host_zone,
+    region_zone,
+)
 from genai_footprint._instrument._spec import Call, Observation, ProviderSpec, StreamObserver, Target
+from genai_footprint._instrument._usage import chat_completion_details, responses_details
 
 if TYPE_CHECKING:
     from genai_footprint._instrument._runtime import Runtime
@@ -33,11 +43,6 @@ _AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".servic
 def _is_azure(instance: Any, host: str) -> bool:
     client = getattr(instance, "_client", None)
     return host.endswith(_AZURE_SUFFIXES) or type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
-
-
-def _accepts_stream_usage(host: str, azure: bool) -> bool:
-    """Endpoints known to accept ``stream_options.include_usage``; other compatible servers may reject it."""
-    return azure or host == "api.openai.com" or host.endswith(".api.openai.com")
 
 
 def _headers_zone(call: Call, headers: Any) -> str | None:
@@ -60,11 +65,19 @@ class _Base(ABC):
         host = client_host(instance)
         azure = _is_azure(instance, host)
         call = Call.from_arguments(self, settings, kwargs, stream=self.stream, zone_hint=host_zone(host))
+        # Azure, and the hosts the registry knows (api.openai.com, Groq, Together, a local Ollama ...), accept
+        # stream_options.include_usage where the registry says so; another compatible server may reject it.
+        accepts_usage = azure
         if azure:
             call.client = "azure"
             call.reads_headers = True
-        if call.stream and self.asks_stream_usage:
-            _ask_for_stream_usage(call, kwargs, host, azure)
+        elif host:
+            site = api_host(host, client_port(instance))
+            if site is not None:
+                call.provider = site.provider  # the host's zone, PUE and WUE; the model's own figures
+                accepts_usage = site.stream_usage
+        if call.stream and self.asks_stream_usage and accepts_usage:
+            _ask_for_stream_usage(call, kwargs)
         return call
 
     def headers_zone(self, call: Call, headers: Any) -> str | None:
@@ -80,8 +93,12 @@ class _Base(ABC):
         return Observation(
             model=getattr(response, "model", None) or None,
             output_tokens=tokens,
+            details=self.details(usage),
             text=self.response_text(response) if tokens is None else None,
         )
+
+    def details(self, usage: Any) -> TokenDetails:
+        return chat_completion_details(usage)
 
     def response_text(self, response: Any) -> list[str]:
         texts: list[str] = []
@@ -99,9 +116,9 @@ class _Base(ABC):
         return texts
 
 
-def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any], host: str, azure: bool) -> None:
+def _ask_for_stream_usage(call: Call, kwargs: dict[str, Any]) -> None:
     """Ask a stream to end with a usage chunk when the caller did not; the chunk is hidden from them."""
-    if not (call.stream and call.settings.request_stream_usage and _accepts_stream_usage(host, azure)):
+    if not call.settings.request_stream_usage:
         return
     options = kwargs.get("stream_options")
     if given(options):
@@ -143,6 +160,7 @@ class _ChoicesStreamObserver(StreamTally):
         usage = chunk.usage
         if usage is not None:
             self.tokens = usage.completion_tokens
+            self.details = chat_completion_details(usage)
             return not self.call.injected_stream_usage
         return True
 
@@ -152,6 +170,7 @@ class _ChoicesStreamObserver(StreamTally):
             usage = getattr(last, "usage", None)  # usage on the last chunk with choices (a running total)
             if usage is not None:
                 self.tokens = usage.completion_tokens
+                self.details = chat_completion_details(usage)
         return super().result()
 
     def _delta_texts(self, delta: Any) -> None:
@@ -225,6 +244,7 @@ class _ResponsesStreamObserver(StreamTally):
             usage = response.usage
             if usage is not None:
                 self.tokens = usage.output_tokens
+                self.details = responses_details(usage)
         return True
 
 
@@ -233,12 +253,24 @@ class Responses(_Base):
 
     usage_field = "output_tokens"
 
+    def details(self, usage: Any) -> TokenDetails:
+        return responses_details(usage)
+
     def response_text(self, response: Any) -> list[str]:
         text = getattr(response, "output_text", None)
         return [text] if isinstance(text, str) and text else []
 
     def stream_observer(self, call: Call, stream: Any) -> _ResponsesStreamObserver:
         return _ResponsesStreamObserver(_stream_zone(self, call, stream))
+
+
+class Compact(Responses):
+    """``responses.compact``: a ``CompactedResponse`` whose ``usage`` bills the output tokens of the compaction."""
+
+    stream = False
+
+    def response_text(self, response: Any) -> list[str]:
+        return []  # the compacted items are encrypted: without usage there is no text to count
 
 
 class ChatStreamHelper(ChatCompletions):
@@ -256,6 +288,7 @@ class ResponsesStreamHelper(Responses):
 CHAT = ChatCompletions()
 RESPONSES = Responses()
 COMPLETIONS = Completions()
+COMPACT = Compact()
 CHAT_HELPER = ChatStreamHelper()
 RESP_HELPER = ResponsesStreamHelper()
 
@@ -273,6 +306,9 @@ TARGETS = (
     Target(_RESP, "Responses", "parse", "sync", RESPONSES),
     Target(_RESP, "AsyncResponses", "create", "async", RESPONSES),
     Target(_RESP, "AsyncResponses", "parse", "async", RESPONSES),
+    # compact() generates the compacted context: billed output tokens (no stream).
+    Target(_RESP, "Responses", "compact", "sync", COMPACT),
+    Target(_RESP, "AsyncResponses", "compact", "async", COMPACT),
     Target(_BETA_RESP, "Responses", "create", "sync", RESPONSES),
     Target(_BETA_RESP, "AsyncResponses", "create", "async", RESPONSES),
     Target(_LEGACY, "Completions", "create", "sync", COMPLETIONS),

@@ -3,9 +3,13 @@ and what a stream observer keeps while items go by."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from genai_footprint._events import TokenDetails
 from genai_footprint._instrument._spec import Observation
+
+if TYPE_CHECKING:
+    from genai_footprint._registry import ApiHost
 
 
 def given(value: Any) -> bool:
@@ -25,12 +29,32 @@ def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def add_text(out: list[str], value: Any) -> None:
+    """Append ``value`` to the texts ``out`` if it is a non-empty string."""
+    if isinstance(value, str) and value:
+        out.append(value)
+
+
 def client_host(instance: Any) -> str:
     """The host the resource's client talks to (``api.openai.com``, an Azure resource, a local server)."""
     client = getattr(instance, "_client", None)
     base_url = getattr(client, "base_url", None)
     host = getattr(base_url, "host", None)
     return host.lower() if isinstance(host, str) else ""
+
+
+def client_port(instance: Any) -> int | None:
+    """The port the resource's client talks to, when its base URL names one (``localhost:11434``)."""
+    client = getattr(instance, "_client", None)
+    port = getattr(getattr(client, "base_url", None), "port", None)
+    return port if isinstance(port, int) else None
+
+
+def api_host(host: str, port: int | None) -> ApiHost | None:
+    """The provider behind an OpenAI-compatible host (an ``ApiHost``), if the registry knows the host."""
+    from genai_footprint._registry import get_registry
+
+    return get_registry().api_host(host, port)
 
 
 def host_zone(host: str) -> str | None:
@@ -61,15 +85,18 @@ def cloud_zone(cloud: str, region: str | None) -> str | None:
 
 
 class StreamTally:
-    """What a stream observer keeps while items go by: served model, reported output tokens (the last report
-    wins: providers send running totals), the text seen (counted only if no usage comes) and a zone hint.
-    Subclasses add ``on_item``."""
+    """What a stream observer keeps while items go by: served model, reported output tokens and the other counts
+    (the last report wins: providers send running totals), the text seen (counted only if no usage comes) and a
+    zone hint. Subclasses add ``on_item``."""
 
     def __init__(self, zone: str | None = None) -> None:
         self.model: str | None = None
         self.tokens: int | None = None
+        self.details = TokenDetails()
         self.texts: list[str] = []
         self.zone = zone
 
     def result(self) -> Observation:
-        return Observation(model=self.model, output_tokens=self.tokens, zone_hint=self.zone, text=self.texts)
+        return Observation(
+            model=self.model, output_tokens=self.tokens, details=self.details, zone_hint=self.zone, text=self.texts
+        )

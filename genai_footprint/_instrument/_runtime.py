@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from genai_footprint import _validate
 from genai_footprint._errors import InvalidInputError
-from genai_footprint._events import CallEvent, CallListener
+from genai_footprint._events import DETAIL_NAMES, CallEvent, CallListener, TokenDetails
 from genai_footprint._instrument._guard import internal_error
+from genai_footprint._instrument._spec import NO_DETAILS
 from genai_footprint._instrument._tokens import count_output_tokens
 
 if TYPE_CHECKING:
@@ -47,21 +48,23 @@ class Runtime:
         from genai_footprint import _estimate
 
         impacts = None
+        details = NO_DETAILS
         try:
-            impacts = self._estimate(_estimate, call, observation, end, first_item_at, ended_early)
+            details = checked_details(observation.details, observation.output_tokens)
+            impacts = self._estimate(_estimate, call, observation, details, end, first_item_at, ended_early)
         except RefusedCount as refused:  # counted as unestimated, and exported as such
-            logger.warning("genai_footprint: %s; the call gets impacts=None", refused)
+            logger.warning("genai_footprint: %s; the call gets impacts=None", refused.explained(call.provider))
         except Exception:  # the same, after an internal error
             internal_error("estimate")
         model = observation.model or call.model_requested
         for run in call.trackers:
             try:
-                run.add(call.provider, model, impacts)
+                run.add(call.provider, model, impacts, details)
             except Exception:
                 internal_error("tracker")
         if self.listeners:
             try:
-                event = call_event(call, observation, impacts, end, first_item_at)
+                event = call_event(call, observation, impacts, details, end, first_item_at)
             except Exception:
                 internal_error("event")
                 return impacts
@@ -77,6 +80,7 @@ class Runtime:
         estimator: ModuleType,
         call: Call,
         observation: Observation,
+        details: TokenDetails,
         end: float,
         first_item_at: float | None,
         ended_early: bool,
@@ -96,6 +100,7 @@ class Runtime:
             extra_warnings=warnings,
             model_requested=call.model_requested,
             model_served=observation.model,
+            details=details,
         )
 
     def _prepared(self, estimator: ModuleType, call: Call, observation: Observation) -> Prepared | None:
@@ -106,6 +111,7 @@ class Runtime:
             (observation.model, call.model_requested),
             observation.zone_hint or call.zone_hint,
             zone=settings.zone,
+            methodology=settings.methodology,
             provider_zone=settings.zones_by_provider.get(call.provider),
             pue=settings.pue_by_provider.get(call.provider),
             wue=settings.wue_by_provider.get(call.provider),
@@ -139,7 +145,37 @@ class Runtime:
 
 
 class RefusedCount(Exception):
-    """A reported token count we will not estimate with (not a whole number, or over the ceiling)."""
+    """A reported token count we will not estimate with (not a whole number, over the ceiling, or inconsistent
+    with the others)."""
+
+    def explained(self, provider: str) -> str:
+        return f"{provider} reported {self}"
+
+
+# No context window comes near this: a count above it is a provider's bug, not a request.
+MAX_INPUT_TOKENS = 1_000_000_000
+
+
+def checked_details(details: TokenDetails, output_tokens: object) -> TokenDetails:
+    """``details`` once checked: every count a whole number, the cached and cache-written parts within the
+    input, the reasoning within the output. Raises ``RefusedCount`` naming the first that is not."""
+    checked = {}
+    for name in DETAIL_NAMES:
+        value = getattr(details, name)
+        if value is None:
+            continue
+        try:
+            checked[name] = _validate.token_count(name, value, maximum=MAX_INPUT_TOKENS, limit="a sanity ceiling")
+        except InvalidInputError as refused:
+            raise RefusedCount(f"{name}={value!r}: {refused}") from None
+    total = checked.get("input_tokens")
+    parts = checked.get("cached_input_tokens", 0) + checked.get("cache_write_input_tokens", 0)
+    if total is not None and parts > total:
+        raise RefusedCount(f"cached and cache-written input tokens ({parts}) above input_tokens={total}")
+    reasoning = checked.get("reasoning_tokens")
+    if reasoning is not None and isinstance(output_tokens, int) and reasoning > output_tokens:
+        raise RefusedCount(f"reasoning_tokens={reasoning} above output_tokens={output_tokens}")
+    return TokenDetails(**checked) if checked else NO_DETAILS
 
 
 def _output_tokens(
@@ -152,7 +188,7 @@ def _output_tokens(
         try:
             tokens = _validate.token_count("output_tokens", reported, maximum=call.settings.max_output_tokens)
         except InvalidInputError as refused:
-            raise RefusedCount(f"{call.provider} reported output_tokens={reported!r}: {refused}") from None
+            raise RefusedCount(f"output_tokens={reported!r}: {refused}") from None
         return tokens, observation.tokens_source, ()
     counted, source = count_output_tokens(call.provider, model, observation.text or ())
     codes = ("tokens-counted", "stream-partial") if ended_early else ("tokens-counted",)
@@ -163,7 +199,12 @@ def _output_tokens(
 
 
 def call_event(
-    call: Call, observation: Observation, impacts: Impacts | None, end: float, first_item_at: float | None
+    call: Call,
+    observation: Observation,
+    impacts: Impacts | None,
+    details: TokenDetails,
+    end: float,
+    first_item_at: float | None,
 ) -> CallEvent:
     """The event of a finished call, for listeners."""
     inputs = None if impacts is None else impacts.inputs
@@ -178,9 +219,11 @@ def call_event(
         tokens_source=(observation.tokens_source if observation.output_tokens else None)
         if inputs is None
         else inputs.tokens_source,
+        details=details,
         latency_s=end - call.start,
         ttft_s=None if first_item_at is None else first_item_at - call.start,
         stream=call.stream,
         trackers=tuple(run.name for run in call.trackers),
         impacts=impacts,
+        context=call.context,
     )

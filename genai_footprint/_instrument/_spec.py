@@ -3,10 +3,16 @@ one call as it goes: ``Call`` when it starts, ``Observation`` when its response 
 
 from __future__ import annotations
 
+import contextvars
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from genai_footprint._events import TokenDetails
+
+NO_DETAILS = TokenDetails()  # a provider that reports no count besides the output
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import TokensSource
@@ -29,7 +35,10 @@ class Call:
     client: str | None = None  # a cloud flavour of the SDK's client ("azure", "gcp"), if any
     reads_headers: bool = False  # its endpoint reads a zone from response headers (e.g. Azure's x-ms-region)
     start: float = field(default_factory=time.perf_counter)
+    sent_when_iterated: bool = False  # a stream whose request goes out when first advanced: its clock starts then
     trackers: tuple[Any, ...] = ()  # the track() runs enclosing the call when it started
+    # The context the call began in (e.g. an OpenTelemetry span current then): a stream may end in another.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
     @classmethod
     def from_arguments(
@@ -60,6 +69,7 @@ class Observation:
 
     model: str | None = None
     output_tokens: float | None = None
+    details: TokenDetails = NO_DETAILS
     tokens_source: TokensSource = "usage"
     zone_hint: str | None = None
     text: list[str] | None = None  # generated text, counted only when the provider reports no usage
@@ -90,6 +100,31 @@ class Endpoint(Protocol):
 
     def observe(self, call: Call, response: Any) -> Observation: ...
 
+    def stream_observer(self, call: Call, stream: Any) -> StreamObserver: ...
+
+
+class KeywordEndpoint(ABC):
+    """Shared by endpoints whose call is read from the method's keyword arguments (``Call.from_arguments``) and
+    whose responses name no serving region in their headers. ``streaming`` says whether the method always streams
+    (None: its ``stream=`` argument says)."""
+
+    provider: str
+
+    def __init__(self, streaming: bool | None = None) -> None:
+        self.streaming = streaming
+
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
+    ) -> Call:
+        return Call.from_arguments(self, settings, kwargs, stream=self.streaming)
+
+    def headers_zone(self, call: Call, headers: Any) -> str | None:
+        return None
+
+    @abstractmethod
+    def observe(self, call: Call, response: Any) -> Observation: ...
+
+    @abstractmethod
     def stream_observer(self, call: Call, stream: Any) -> StreamObserver: ...
 
 

@@ -2,11 +2,14 @@
 end, on an error, on ``close()`` / ``with`` exit, or when it is garbage-collected unfinished.
 
 A proxy is a ``wrapt.ObjectProxy``: iteration, ``with``, ``close()``, ``isinstance`` and every attribute behave
-as the SDK's own stream; the request is sent when the SDK sends it (the proxy wraps, it does not rebuild).
+as the SDK's own stream; the request is sent when the SDK sends it (the proxy wraps, it does not rebuild). One
+item loop per direction (sync, async) serves every proxy; each step runs as part of the call (``CURRENT_CALL``).
+A stream that is a plain generator holds no attribute: its proxy (``GeneratorProxy``) holds the impacts.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from genai_footprint._instrument._guard import attach, internal_error
+from genai_footprint._instrument._guard import CURRENT_CALL, attach, internal_error
 
 if TYPE_CHECKING:
     from genai_footprint._impacts import Impacts
@@ -70,6 +73,11 @@ class StreamProxy(ObjectProxy):
             internal_error("stream item")
             return not injected_usage_chunk(self._self_call, item)
 
+    def _self_started(self) -> None:
+        """Iteration begins: the clock of a call whose request goes out only now starts now."""
+        if self._self_call.sent_when_iterated:
+            self._self_call.start = time.perf_counter()
+
     def _self_claim(self) -> bool:
         """True for the one caller that finishes the stream (whichever way it ends first)."""
         with self._self_lock:
@@ -104,20 +112,39 @@ class StreamProxy(ObjectProxy):
         raise TypeError(f"cannot pickle {type(self.__wrapped__).__name__!r} object")
 
 
-class SyncStreamProxy(StreamProxy):
-    """A sync SDK stream; ``for``, ``next()``, ``with`` and ``close()`` behave as the SDK's."""
+class ClosingProxy(StreamProxy):
+    """A sync stream (or body) whose ``close()`` is the SDK object's own, and finishes the call."""
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_finish(ended_early=True)
+
+
+class IterableStreamProxy(ClosingProxy):
+    """A sync SDK stream that is iterable (``for``) and closable, but no iterator nor context manager itself
+    (botocore's ``EventStream``): the proxy offers exactly that."""
 
     def __iter__(self) -> Iterator[Any]:
         if self._self_items is None:
-            self._self_items = self._self_generate()
+            self._self_started()
+            self._self_items = self._self_sync_items()
         return self._self_items  # type: ignore[no-any-return]
 
-    def __next__(self) -> Any:
-        return next(self.__iter__())
-
-    def _self_generate(self) -> Iterator[Any]:
+    def _self_sync_items(self) -> Iterator[Any]:
+        """The one item loop of sync streams. Each step runs as part of the call (``CURRENT_CALL``): an SDK call
+        made while the stream is advanced (LiteLLM sends its request on the first ``next()``) is not counted again."""
         try:
-            for item in self.__wrapped__:
+            items = iter(self.__wrapped__)
+            while True:
+                token = CURRENT_CALL.set(self._self_call)
+                try:
+                    item = next(items)
+                except StopIteration:
+                    break
+                finally:
+                    CURRENT_CALL.reset(token)
                 if self._self_shown(item):
                     yield item
         except GeneratorExit:  # closed or collected: close() or __del__ finishes the call
@@ -127,11 +154,12 @@ class SyncStreamProxy(StreamProxy):
             raise
         self._self_finish(ended_early=False)
 
-    def close(self) -> Any:
-        try:
-            return self.__wrapped__.close()
-        finally:
-            self._self_finish(ended_early=True)
+
+class SyncStreamProxy(IterableStreamProxy):
+    """A sync SDK stream; ``for``, ``next()``, ``with`` and ``close()`` behave as the SDK's."""
+
+    def __next__(self) -> Any:
+        return next(self.__iter__())
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -149,15 +177,25 @@ class AsyncStreamProxy(StreamProxy):
 
     def __aiter__(self) -> AsyncIterator[Any]:
         if self._self_items is None:
-            self._self_items = self._self_generate()
+            self._self_started()
+            self._self_items = self._self_async_items()
         return self._self_items  # type: ignore[no-any-return]
 
     def __anext__(self) -> Awaitable[Any]:
         return self.__aiter__().__anext__()
 
-    async def _self_generate(self) -> AsyncIterator[Any]:
+    async def _self_async_items(self) -> AsyncIterator[Any]:
+        """The one item loop of async streams; each step runs as part of the call, as in the sync loop."""
         try:
-            async for item in self.__wrapped__:
+            items = self.__wrapped__.__aiter__()
+            while True:
+                token = CURRENT_CALL.set(self._self_call)
+                try:
+                    item = await items.__anext__()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    CURRENT_CALL.reset(token)
                 if self._self_shown(item):
                     yield item
         except GeneratorExit:
@@ -194,8 +232,39 @@ class AsyncStreamProxyWithAclose(AsyncStreamProxy):
             self._self_finish(ended_early=True)
 
 
+class GeneratorProxy(StreamProxy):
+    """A stream that is a plain generator (Google's ``generate_content_stream``, Hugging Face's streams, Cohere's
+    ``chat_stream``), which holds no attribute: its proxy holds ``impacts`` (None until the stream ends), and the
+    last item the observer kept (its ``last``, if it keeps one) gets them too."""
+
+    _self_impacts: Impacts | None = None
+
+    @property
+    def impacts(self) -> Impacts | None:
+        return self._self_impacts
+
+    def _self_finished(self, impacts: Impacts | None) -> None:
+        self._self_impacts = impacts
+        last = getattr(self._self_observer, "last", None)
+        if last is not None:
+            attach(last, impacts)
+
+
+class SyncGeneratorProxy(GeneratorProxy, SyncStreamProxy):
+    """A generator, as the caller iterates it."""
+
+
+class AsyncGeneratorProxy(GeneratorProxy, AsyncStreamProxyWithAclose):
+    """An async generator (``async for``, ``aclose()``)."""
+
+
 def stream_proxy_type(stream: Any) -> type[StreamProxy]:
-    """The proxy class for ``stream``: async or sync, with ``aclose()`` where the stream has one."""
+    """The proxy class for ``stream``: a generator's (which holds the impacts), else async or sync, with
+    ``aclose()`` where the stream has one."""
+    if inspect.isasyncgen(stream):
+        return AsyncGeneratorProxy
+    if inspect.isgenerator(stream):
+        return SyncGeneratorProxy
     if hasattr(stream, "__anext__") or hasattr(stream, "__aiter__"):
         return AsyncStreamProxyWithAclose if hasattr(type(stream), "aclose") else AsyncStreamProxy
     return SyncStreamProxy

@@ -19,11 +19,15 @@ from genai_footprint._instrument._guard import CURRENT_CALL, attach, attach_none
 from genai_footprint._instrument._streams import FailedObserver, stream_proxy_type
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from genai_footprint._instrument._runtime import Runtime
     from genai_footprint._instrument._spec import Call, StreamObserver, Target
+    from genai_footprint._instrument._streams import StreamProxy
     from genai_footprint._settings import InstrumentationSettings
 
     FunctionWrapper = wrapt.FunctionWrapper[Any, Any]
+    ProxyType = Callable[[Any], type[StreamProxy]]  # the proxy class for a stream
 else:  # subscripting needs wrapt >= 2 at run time
     FunctionWrapper = wrapt.FunctionWrapper
 
@@ -61,8 +65,9 @@ def active_settings(runtime: Runtime) -> InstrumentationSettings | None:
     return runtime.settings
 
 
-def call_wrapper(target: Target, runtime: Runtime) -> Any:
-    """The wrapper of a generation method; ``target.shape`` says whether it returns a coroutine."""
+def call_wrapper(target: Target, runtime: Runtime, proxy_type: ProxyType = stream_proxy_type) -> Any:
+    """The wrapper of a generation method; ``target.shape`` says whether it returns a coroutine. A stream it
+    returns is handed back in the proxy class ``proxy_type`` gives for it (by default, as the stream is)."""
 
     def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = active_settings(runtime)
@@ -78,7 +83,7 @@ def call_wrapper(target: Target, runtime: Runtime) -> Any:
             result = wrapped(*args, **kwargs)
         finally:
             CURRENT_CALL.reset(token)
-        return after(runtime, call, result, time.perf_counter())
+        return after(runtime, call, result, time.perf_counter(), proxy_type)
 
     async def finish_async(call: Call | None, awaitable: Any) -> Any:
         if call is None:
@@ -90,7 +95,7 @@ def call_wrapper(target: Target, runtime: Runtime) -> Any:
             result = await awaitable
         finally:
             CURRENT_CALL.reset(token)
-        return after(runtime, call, result, time.perf_counter())
+        return after(runtime, call, result, time.perf_counter(), proxy_type)
 
     def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = active_settings(runtime)
@@ -116,8 +121,8 @@ def result_kind(cls: type[object]) -> Literal["stream", "raw", "response"]:
     return "response"
 
 
-def after(runtime: Runtime, call: Call, result: Any, end: float) -> Any:
-    """Annotate ``result`` (or proxy it, for a stream); never raises."""
+def after(runtime: Runtime, call: Call, result: Any, end: float, proxy_type: ProxyType = stream_proxy_type) -> Any:
+    """Annotate ``result`` (or proxy it, in the class ``proxy_type`` gives, for a stream); never raises."""
     try:
         kind = result_kind(type(result))  # type: ignore[arg-type]  # (mypy takes no class for Hashable)
         if kind == "raw":
@@ -126,7 +131,7 @@ def after(runtime: Runtime, call: Call, result: Any, end: float) -> Any:
             object.__setattr__(result, PENDING_CALL, PendingParse(call, end if body_read else None))
             return result
         if kind == "stream":
-            return proxy_stream(runtime, call, result)
+            return proxy_stream(runtime, call, result, proxy_type)
         observation = call.endpoint.observe(call, result)
         attach(result, runtime.finish(call, observation, end, None, False))
     except Exception:
@@ -135,7 +140,7 @@ def after(runtime: Runtime, call: Call, result: Any, end: float) -> Any:
     return result
 
 
-def proxy_stream(runtime: Runtime, call: Call, stream: Any) -> Any:
+def proxy_stream(runtime: Runtime, call: Call, stream: Any, proxy_type: ProxyType) -> Any:
     observer: StreamObserver
     try:
         observer = call.endpoint.stream_observer(call, stream)
@@ -143,7 +148,7 @@ def proxy_stream(runtime: Runtime, call: Call, stream: Any) -> Any:
         internal_error("stream_observer")
         observer = FailedObserver(call)
     attach(stream, None)  # readable before the end; set for real when the stream ends
-    return stream_proxy_type(stream)(stream, runtime, call, observer)
+    return proxy_type(stream)(stream, runtime, call, observer)
 
 
 class PendingParse:

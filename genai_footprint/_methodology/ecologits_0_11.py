@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
+
+from genai_footprint._impacts import ImpactWarning
 
 VERSION = "ecologits-0.11"
 
@@ -57,9 +61,9 @@ class Bounds:
     embodied: dict[str, tuple[float, float]]  # gwp, pe, adpe
 
 
-def gpu_count(total_params_b: float) -> int:
-    """GPUs needed to hold the weights, rounded up to a power of two."""
-    memory_gb = 1.2 * total_params_b * QUANTIZATION_BITS / 8
+def gpu_count(total_params_b: float, bits: float = QUANTIZATION_BITS) -> int:
+    """GPUs needed to hold the weights stored at ``bits`` per parameter, rounded up to a power of two."""
+    memory_gb = 1.2 * total_params_b * bits / 8
     needed = math.ceil(memory_gb / GPU_MEMORY_GB)
     return int(2 ** math.ceil(math.log2(needed)))
 
@@ -69,6 +73,7 @@ class Deployment:
     """One end of the ranges (every input at its min, or every one at its max), in the terms a request's tokens
     and time multiply: what does not depend on the request."""
 
+    n_gpus: int
     per_token_s: float  # modelled generation time per output token
     ttft_s: float
     gpu_kwh_per_token: float  # the GPUs' energy per output token, all GPUs serving the model
@@ -90,12 +95,14 @@ def deployment(
     pue: float,
     wue_onsite: float,
     mix: tuple[float, float, float, float],
+    bits: float = QUANTIZATION_BITS,
 ) -> Deployment:
     """The deployment terms of one end of the ranges. ``mix``: the electricity's gwp, pe, adpe and off-site
-    water per kWh. Cached: the same few deployments serve every request (computing them costs more than the
+    water per kWh; ``bits``: the weights' precision (this version always sizes at 16; a later one passes the
+    model's). Cached: the same few deployments serve every request (computing them costs more than the
     request's own arithmetic; benchmarks/README.md)."""
     mix_gwp, mix_pe, mix_adpe, mix_wue = mix
-    n_gpus = gpu_count(total_params_b)
+    n_gpus = gpu_count(total_params_b, bits)
     server_share = n_gpus / SERVER_GPUS
     if tps is None:
         per_token_s = LATENCY_ALPHA * active_params_b + LATENCY_BETA * BATCH_SIZE + LATENCY_GAMMA
@@ -103,6 +110,7 @@ def deployment(
         per_token_s = 1 / tps
     gpu_kwh_per_token = (GPU_ENERGY_ALPHA * _BATCH_FACTOR * active_params_b + GPU_ENERGY_GAMMA) / 1000
     return Deployment(
+        n_gpus=n_gpus,
         per_token_s=per_token_s,
         ttft_s=ttft_s or 0,
         gpu_kwh_per_token=n_gpus * gpu_kwh_per_token,
@@ -126,7 +134,7 @@ def generation_time_s(output_tokens: float, latency_s: float | None, deployed: D
     return modelled if latency_s is None or modelled <= latency_s else latency_s
 
 
-def _one_end(output_tokens: float, latency_s: float | None, deployed: Deployment) -> tuple[float, ...]:
+def one_end(output_tokens: float, latency_s: float | None, deployed: Deployment) -> tuple[float, ...]:
     """energy, gwp, pe, adpe, wcf (usage), then embodied gwp, pe, adpe, at one end of the ranges."""
     time_s = generation_time_s(output_tokens, latency_s, deployed)
     it_kwh = time_s * deployed.server_kwh_per_s + output_tokens * deployed.gpu_kwh_per_token
@@ -144,33 +152,76 @@ def _one_end(output_tokens: float, latency_s: float | None, deployed: Deployment
     )
 
 
-def compute(
-    *,
-    output_tokens: float,
-    latency_s: float | None,
-    active_params_b: tuple[float, float],
-    total_params_b: tuple[float, float],
-    tps: float | None,
-    ttft_s: float | None,
-    pue: tuple[float, float],
-    wue_onsite: tuple[float, float],
-    mix_gwp: float,
-    mix_pe: float,
-    mix_adpe: float,
-    mix_wue: float,
-) -> Bounds:
-    """The impacts of one request. Ranges are (min, max): the lower bound is computed with every range at its
-    minimum, the upper with every range at its maximum. ``latency_s=None`` means unknown (no cap)."""
-    mix = (mix_gwp, mix_pe, mix_adpe, mix_wue)
-    ends = [
-        _one_end(
-            output_tokens,
-            latency_s,
-            deployment(active_params_b[end], total_params_b[end], tps, ttft_s, pue[end], wue_onsite[end], mix),
+# What compute() takes of each request; everything else comes from arguments().
+REQUEST_INPUTS = ("output_tokens", "latency_s")
+
+
+def arguments(inputs: Mapping[str, Any]) -> Site:
+    """compute()'s keyword arguments besides the request's, from an estimate's recorded inputs."""
+    mix = inputs["mix"]
+    return {
+        "active_params_b": (inputs["active_params"].min, inputs["active_params"].max),
+        "total_params_b": (inputs["total_params"].min, inputs["total_params"].max),
+        "tps": inputs["tps"],
+        "ttft_s": inputs["ttft_s"],
+        "pue": (inputs["pue"].min, inputs["pue"].max),
+        "wue_onsite": (inputs["wue"].min, inputs["wue"].max),
+        "mix_gwp": mix.gwp,
+        "mix_pe": mix.pe,
+        "mix_adpe": mix.adpe,
+        "mix_wue": mix.wue,
+    }
+
+
+def warnings(request: Mapping[str, Any]) -> tuple[ImpactWarning, ...]:
+    """What this version says of a request besides its numbers: nothing (input tokens are not part of it)."""
+    return ()
+
+
+class Site(TypedDict):
+    """Where and on what a request runs: ``compute()``'s keyword arguments besides the request's (ranges as
+    (min, max)); ``arguments()`` builds them from an estimate's recorded inputs."""
+
+    active_params_b: tuple[float, float]
+    total_params_b: tuple[float, float]
+    tps: float | None
+    ttft_s: float | None
+    pue: tuple[float, float]
+    wue_onsite: tuple[float, float]
+    mix_gwp: float
+    mix_pe: float
+    mix_adpe: float
+    mix_wue: float
+
+
+def deployments(site: Site, bits: float = QUANTIZATION_BITS) -> tuple[Deployment, Deployment]:
+    """The deployment at each end of the ranges, the low end first, its weights stored at ``bits``."""
+    mix = (site["mix_gwp"], site["mix_pe"], site["mix_adpe"], site["mix_wue"])
+    low, high = (
+        deployment(
+            site["active_params_b"][end],
+            site["total_params_b"][end],
+            site["tps"],
+            site["ttft_s"],
+            site["pue"][end],
+            site["wue_onsite"][end],
+            mix,
+            bits,
         )
         for end in (0, 1)
-    ]
-    pairs = list(zip(*ends, strict=True))  # (min, max) of each figure, in _one_end's order
+    )
+    return low, high
+
+
+def compute(*, output_tokens: float, latency_s: float | None, **site: Unpack[Site]) -> Bounds:
+    """The impacts of one request. Ranges are (min, max): the lower bound is computed with every range at its
+    minimum, the upper with every range at its maximum. ``latency_s=None`` means unknown (no cap)."""
+    return bounds([one_end(output_tokens, latency_s, deployed) for deployed in deployments(site)])
+
+
+def bounds(ends: list[tuple[float, ...]]) -> Bounds:
+    """The ``Bounds`` of the figures at each end (``one_end``'s order), the low end first."""
+    pairs = list(zip(*ends, strict=True))  # (min, max) of each figure
     return Bounds(
         usage=dict(zip(("energy", "gwp", "pe", "adpe", "wcf"), pairs[:5], strict=True)),
         embodied=dict(zip(("gwp", "pe", "adpe"), pairs[5:], strict=True)),

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from genai_footprint._registry._custom import check_model, model_row
+from genai_footprint._registry._hosts import ApiHost
 from genai_footprint._registry._loading import Registry, data_dir
 from genai_footprint._registry._schema import (
     SCHEMA_VERSION,
@@ -31,6 +32,7 @@ from genai_footprint._settings import ModelSettings
 __all__ = [
     "SCHEMA_VERSION",
     "WARNING_MESSAGES",
+    "ApiHost",
     "Bounds",
     "Cloud",
     "MixRow",

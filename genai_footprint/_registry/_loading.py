@@ -14,10 +14,12 @@ from pydantic import ValidationError
 
 from genai_footprint._errors import RegistryError
 from genai_footprint._impacts import ElectricityMix, ImpactWarning
-from genai_footprint._registry._names import candidates
+from genai_footprint._registry._hosts import ApiHost, HostTable
+from genai_footprint._registry._names import candidates, hosted_candidates, own_candidates
 from genai_footprint._registry._schema import (
     WARNING_MESSAGES,
     DataFile,
+    HostRow,
     MixesFile,
     MixRow,
     ModelRow,
@@ -106,6 +108,10 @@ class Registry:
             for name in (prov.provider, *prov.aliases):
                 self.provider_names[name.lower()] = prov.provider
         self._read_regions(providers_path, providers_file.regions)
+        host_rows = _rows(providers_path, HostRow, providers_file.api_hosts.rows, "host")
+        self.api_hosts = HostTable(providers_path, host_rows, self.providers)
+        # The providers that make the models they serve, whose rows hosts find other makers' models among.
+        self.makers = tuple(p for p, row in self.providers.items() if row.serves == "own")
 
         self._lock = threading.Lock()
         self.revision = 0  # counts register_model() calls: what is derived from the rows is good for one revision
@@ -160,6 +166,7 @@ class Registry:
         index = dict(self._file_models)
         index.update(self._runtime)
         self._index = index  # swapped as one object: a lookup racing with register_model() sees one or the other
+        self._served: dict[tuple[str, str, str], ModelRow] = {}  # rows as another provider serves them
 
     def add_model(self, row: ModelRow) -> None:
         self._check_model("register_model()", row)
@@ -185,13 +192,65 @@ class Registry:
         return sorted(name for (prov, name) in self._index if provider is None or prov == provider)
 
     def resolve(self, provider: str, model: str) -> ModelRow | None:
-        """The row for ``model`` served by ``provider``, or None. Never guesses across model families."""
+        """The row for ``model`` served by ``provider``, or None. Never guesses across model families.
+
+        A provider that makes its models looks the name up among its rows, or moves to the provider a prefix
+        names (``openai/gpt-4o``). A host of other makers' models (``serves: others``) looks it up among its own
+        rows, then finds the maker's row under any spelling, and serves it: the row comes back with the host as
+        its provider (so its zone, PUE and WUE apply) and the model's figures."""
         index = self._index
+        prov = self.providers.get(provider)
+        if prov is not None and prov.serves == "others":
+            for key in own_candidates(provider, model):
+                row = index.get(key)
+                if row is not None:
+                    return self._as_served(provider, row)
+            row = self._maker_row(index, model)
+            return None if row is None else self._as_served(provider, row)
         for key in candidates(self.provider_names, provider, model):
             row = index.get(key)
             if row is not None:
-                return row
+                return self._as_served(row.provider, row)
+        for maker, name in hosted_candidates(self.provider_names, model):  # another maker's spelling
+            row = index.get((maker, name)) if maker is not None else None
+            if row is not None:
+                return self._as_served(row.provider, row)
         return None
+
+    def _maker_row(self, index: dict[tuple[str, str], ModelRow], model: str) -> ModelRow | None:
+        """The maker's row of a name a host gives, or None; a name more than one maker claims is not guessed."""
+        for maker, name in hosted_candidates(self.provider_names, model):
+            if maker is not None:
+                row = index.get((maker, name))
+                if row is not None:
+                    return row
+                continue
+            found = {(r.provider, r.name): r for p in self.makers if (r := index.get((p, name))) is not None}
+            if len(found) > 1:
+                return None
+            if found:
+                return next(iter(found.values()))
+        return None
+
+    def _as_served(self, provider: str, row: ModelRow) -> ModelRow:
+        """``row`` as ``provider`` serves it: the provider's warnings added; served by a host, the maker's own
+        deployment figures (zone, PUE, WUE, speed) dropped, for the host's apply."""
+        warnings = self.providers[provider].warnings
+        if row.provider == provider and all(code in row.warnings for code in warnings):
+            return row
+        key = (provider, row.provider, row.name.lower())
+        served = self._served.get(key)
+        if served is None:
+            fields = row.model_dump()
+            fields.update(provider=provider, warnings=tuple(dict.fromkeys((*row.warnings, *warnings))))
+            if row.provider != provider:
+                fields.update(zone=None, pue=None, wue=None, tps=None, ttft_s=None, deployment_sources=())
+            served = self._served[key] = ModelRow.model_validate(fields)
+        return served
+
+    def api_host(self, host: str, port: int | None = None) -> ApiHost | None:
+        """The provider behind an OpenAI-compatible API host (``api.groq.com``, ``localhost:11434``), if known."""
+        return self.api_hosts.find(host, port)
 
     def suggestions(self, provider: str | None, model: str, limit: int = 3) -> list[str]:
         names = self.names(provider)

@@ -14,7 +14,21 @@ WARNING_MESSAGES = {
     "model-arch-not-released": "The model's architecture is not published; its parameter counts are estimates.",
     "model-arch-multimodal": "The model is multimodal; a text-only estimate of its size is less precise.",
     "electricity-mix-world": "No figure of its own for this zone; the world value stands in",
+    "provider-site-default": (
+        "The provider publishes no datacenter figures; the documented world defaults stand in "
+        "(PUE 1.58, WUE 1.8 L/kWh)."
+    ),
+    "provider-zone-unknown": (
+        "Where the provider serves from is not known; the world electricity mix stands in (set the zone to say)."
+    ),
 }
+
+
+def _known_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    for code in codes:
+        if code not in WARNING_MESSAGES:
+            raise ValueError(f"unknown warning code {code!r}; known: {', '.join(WARNING_MESSAGES)}")
+    return codes
 
 
 class Row(BaseModel):
@@ -56,6 +70,10 @@ class ModelRow(Row):
     aliases: tuple[str, ...] = ()
     sources: Annotated[tuple[str, ...], Field(min_length=1)]
     deployment_sources: tuple[str, ...] = ()
+    # Bits per weight as served (e.g. 8 for FP8, 4.25 for MXFP4); None: unpublished (methodologies that use it
+    # then size at 16 bits).
+    quantization_bits: Annotated[float, Field(gt=0, le=32)] | None = None
+    quantization_sources: tuple[str, ...] = ()
     # Overrides of the provider's defaults, e.g. for a self-hosted model.
     zone: str | None = None
     pue: Positive | Bounds | None = None
@@ -64,10 +82,7 @@ class ModelRow(Row):
     @field_validator("warnings")
     @classmethod
     def _known_warnings(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        for code in codes:
-            if code not in WARNING_MESSAGES:
-                raise ValueError(f"unknown warning code {code!r}; known: {', '.join(WARNING_MESSAGES)}")
-        return codes
+        return _known_codes(codes)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelRow:
@@ -78,6 +93,8 @@ class ModelRow(Row):
             raise ValueError("a dense model has active == total parameters")
         if (self.tps is not None or self.ttft_s is not None) and not self.deployment_sources:
             raise ValueError("tps/ttft_s given without deployment_sources")
+        if self.quantization_bits is not None and not self.quantization_sources:
+            raise ValueError("quantization_bits given without quantization_sources")
         return self
 
     @cached_property
@@ -107,8 +124,18 @@ class ProviderRow(Row):
     zone: str
     pue: Positive | Bounds
     wue: NonNegative | Bounds
+    # "own": it serves the models it makes (a model name is looked up among its rows, or moves to the provider a
+    # prefix names); "others": it hosts other makers' models, which keep its zone, PUE and WUE.
+    serves: Literal["own", "others"] = "own"
+    stream_usage: bool = False  # its chat streams accept stream_options.include_usage
+    warnings: tuple[str, ...] = ()  # copied onto every estimate of a call it serves
     notes: str = ""
     sources: Annotated[tuple[str, ...], Field(min_length=1)]
+
+    @field_validator("warnings")
+    @classmethod
+    def _known_warnings(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        return _known_codes(codes)
 
     @cached_property
     def pue_range(self) -> Range:
@@ -157,6 +184,24 @@ def region_key(name: str) -> str:
     return "".join(name.split()).lower()
 
 
+class HostRow(Row):
+    """An API host (``api.groq.com``; it also covers its subdomains) and the provider that serves behind it."""
+
+    host: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9.:-]+$")]
+    port: Annotated[int, Field(gt=0, lt=65536)] | None = None  # this port only (e.g. Ollama's 11434)
+    provider: str
+    stream_usage: bool | None = None  # overrides the provider's ``stream_usage`` for this host
+    source: Annotated[str, Field(min_length=1)]
+
+
+class ApiHostsSection(BaseModel):
+    """``providers.json``'s ``api_hosts``: the OpenAI-compatible endpoints whose provider we know."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    about: str = ""
+    rows: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class DataFile(BaseModel):
     model_config = ConfigDict(extra="allow")
     schema_version: Literal[1]
@@ -170,6 +215,7 @@ class ModelsFile(DataFile):
 class ProvidersFile(DataFile):
     providers: list[dict[str, Any]]
     regions: RegionsSection
+    api_hosts: ApiHostsSection = Field(default_factory=ApiHostsSection)
 
 
 class MixesFile(DataFile):
