@@ -40,9 +40,6 @@ def template_records() -> list[dict[str, Any]]:
     from genai_footprint import _events
     from genai_footprint._export._record import to_record
 
-    # Token details, where this version of CallEvent has them: none reported.
-    details = {"details": _events.TokenDetails()} if hasattr(_events, "TokenDetails") else {}
-
     records = []
     for provider, model in PROVIDER_MODELS:
         for trackers in TRACKERS:
@@ -66,7 +63,7 @@ def template_records() -> list[dict[str, Any]]:
                     stream=False,
                     trackers=trackers,
                     impacts=impacts,
-                    **details,
+                    details=_events.TokenDetails(input_tokens=tokens * 8),
                 )
                 records.append(to_record(event, {"team": f"team-{len(records) % 4}"}))
     return records
