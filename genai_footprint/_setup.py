@@ -47,8 +47,9 @@ def init(
 
     Every argument left None is decided by the configuration: defaults < user file < ``./genai-footprint.toml``
     (or ``[tool.genai-footprint]`` in ``./pyproject.toml``) < ``GENAI_FOOTPRINT_*`` variables < these arguments
-    (``docs/configuration.md``). ``providers``: names among ``openai``, ``anthropic``, ``mistralai`` (default:
-    every supported SDK installed). ``zone`` (ISO 3166-1 alpha-3) overrides the serving zone of every call. With
+    (``docs/configuration.md``). ``providers``: names among ``openai``, ``anthropic``, ``mistralai``, ``google``,
+    ``groq``, ``cohere``, ``bedrock``, ``huggingface``, ``litellm`` (default: every supported SDK installed).
+    ``zone`` (ISO 3166-1 alpha-3) overrides the serving zone of every call. With
     ``request_stream_usage`` (default), OpenAI chat streams to endpoints known to accept it are asked for a
     usage chunk, hidden from the caller. ``strict=True`` raises instead of warning when a named provider cannot
     be instrumented. ``max_output_tokens`` (default 10,000,000): a call reporting more output tokens than this,

@@ -85,6 +85,20 @@ async def test_instrumented_calls_are_not_counted_again() -> None:
     assert [e.impacts for e in events] == [sync.impacts, response.impacts]
 
 
+def test_an_openai_call_through_litellm_is_counted_once_with_only_the_openai_sdk_patched() -> None:
+    """LiteLLM not patched, the OpenAI SDK patched: LiteLLM 1.110 posts through the OpenAI client's transport, not
+    through ``chat.completions.create``, so the SDK's patch does not see the call and the callback is its one
+    measurement (never zero, never two)."""
+    import lifecycle_helpers as h
+
+    events = listen(["openai"])
+    litellm.callbacks = [FootprintLogger()]
+    litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES, client=h.client())
+    time.sleep(0.3)  # a sync call's success callback runs in a thread of LiteLLM's
+    ours = [event for event in events if event.provider == "openai"]
+    assert len(ours) == 1 and ours[0].impacts is not None
+
+
 async def test_usage_carbon_in_the_opengatellm_shape() -> None:
     listen(["litellm"])
     logger = FootprintLogger(usage_carbon=True)

@@ -146,7 +146,8 @@ class Spill:
             return None
 
     def done(self, batch: Batch) -> None:
-        """``batch`` was acknowledged (or set aside): it leaves the spill, durably, before anything else is sent."""
+        """``batch`` was acknowledged (or set aside): it leaves the spill, in the state file, before anything else is
+        sent; a crashed process never resends it (the files are not fsynced: after a power loss it may be)."""
         with locked_file(self.path) as fd:
             size = os.fstat(fd).st_size
             state = self._load(fd, size)

@@ -24,7 +24,7 @@ from genai_footprint._instrument._reading import StreamTally, add_text, attr
 from genai_footprint._instrument._spec import Call, Endpoint, KeywordEndpoint, Observation, ProviderSpec, Target
 
 if TYPE_CHECKING:
-    pass
+    from genai_footprint._settings import InstrumentationSettings
 
 PROVIDER = "cohere"
 
@@ -163,6 +163,13 @@ class _Chat(KeywordEndpoint):
     such a call is not estimated. Cohere's responses name no serving region."""
 
     provider = PROVIDER
+
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
+    ) -> Call:
+        call = super().begin(instance, args, kwargs, settings)
+        call.sent_when_iterated = self.streaming is True  # chat_stream is a generator: it sends when advanced
+        return call
 
 
 class ChatV2(_Chat):

@@ -245,7 +245,11 @@ class GeneratorProxy(StreamProxy):
 
     def _self_finished(self, impacts: Impacts | None) -> None:
         self._self_impacts = impacts
-        last = getattr(self._self_observer, "last", None)
+        try:
+            last = getattr(self._self_observer, "last", None)
+        except Exception:  # an observer of another shape: the proxy still carries the impacts
+            internal_error("generator's last item")
+            return
         if last is not None:
             attach(last, impacts)
 

@@ -3,7 +3,6 @@ whether its chat streams may be asked for their usage."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,23 +34,9 @@ class HostTable:
                 raise RegistryError(f"{path}: api_hosts: {row.host!r} (port {row.port}) appears twice")
             usage = prov.stream_usage if row.stream_usage is None else row.stream_usage
             self._rows[key] = ApiHost(row.provider, usage)
-        self._found: dict[tuple[str, int | None], ApiHost | None] = {}  # lookups so far (few distinct hosts)
-        self._lock = threading.Lock()
 
     def find(self, host: str, port: int | None = None) -> ApiHost | None:
         """The row of ``host`` (lower case, as a URL gives it) on ``port``; None for a host we do not know."""
-        key = (host, port)
-        try:
-            return self._found[key]
-        except KeyError:
-            pass
-        found = self._match(host, port)
-        with self._lock:
-            if len(self._found) < 1024:  # a process talks to a handful of hosts; never grow without bound
-                self._found[key] = found
-        return found
-
-    def _match(self, host: str, port: int | None) -> ApiHost | None:
         host = host.strip().strip("[]").rstrip(".")
         if not host:
             return None
