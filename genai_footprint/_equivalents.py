@@ -7,10 +7,10 @@ import functools
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genai_footprint._criteria import BY_NAME, UNITS, format_number
+from genai_footprint._data import data_dir
 from genai_footprint._errors import RegistryError
 
 if TYPE_CHECKING:
@@ -55,15 +55,6 @@ def plain(count: float) -> str:
     return f"{count:.{2 - math.floor(math.log10(abs(count)))}f}".rstrip("0").rstrip(".")
 
 
-def _data_file() -> Path:
-    """The table inside the installed package (wheel), else in the source checkout's registry folder."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "_registry_data", here.parent / "registry"):
-        if (folder / FILE_NAME).is_file():
-            return folder / FILE_NAME
-    raise RegistryError(f"{FILE_NAME} not found (looked in {here / '_registry_data'} and {here.parent / 'registry'})")
-
-
 def parse_rows(document: Any, where: str) -> tuple[EquivalentRow, ...]:
     """The rows of an equivalents document, each checked; RegistryError naming ``where`` and the row otherwise."""
     rows = document.get("equivalents") if isinstance(document, dict) else None
@@ -88,7 +79,7 @@ def parse_rows(document: Any, where: str) -> tuple[EquivalentRow, ...]:
 @functools.cache
 def table() -> tuple[EquivalentRow, ...]:
     """The equivalents, read once."""
-    path = _data_file()
+    path = data_dir() / FILE_NAME
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -23,8 +23,7 @@ from genai_footprint._instrument._helpers import (
 from genai_footprint._instrument._reading import (
     StreamTally,
     api_host,
-    client_host,
-    client_port,
+    client_address,
     given,
     host_zone,
     region_zone,
@@ -62,7 +61,7 @@ class _Base(ABC):
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], settings: InstrumentationSettings
     ) -> Call:
-        host = client_host(instance)
+        host, port = client_address(instance)
         azure = _is_azure(instance, host)
         call = Call.from_arguments(self, settings, kwargs, stream=self.stream, zone_hint=host_zone(host))
         # Azure, and the hosts the registry knows (api.openai.com, Groq, Together, a local Ollama ...), accept
@@ -72,7 +71,7 @@ class _Base(ABC):
             call.client = "azure"
             call.reads_headers = True
         elif host:
-            site = api_host(host, client_port(instance))
+            site = api_host(host, port)
             if site is not None:
                 call.provider = site.provider  # the host's zone, PUE and WUE; the model's own figures
                 accepts_usage = site.stream_usage

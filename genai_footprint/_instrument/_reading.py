@@ -35,19 +35,17 @@ def add_text(out: list[str], value: Any) -> None:
         out.append(value)
 
 
+def client_address(instance: Any) -> tuple[str, int | None]:
+    """The host the resource's client talks to (``api.openai.com``, an Azure resource, a local server), and the
+    port when its base URL names one (``localhost:11434``)."""
+    base_url = getattr(getattr(instance, "_client", None), "base_url", None)
+    host, port = getattr(base_url, "host", None), getattr(base_url, "port", None)
+    return (host.lower() if isinstance(host, str) else ""), (port if isinstance(port, int) else None)
+
+
 def client_host(instance: Any) -> str:
-    """The host the resource's client talks to (``api.openai.com``, an Azure resource, a local server)."""
-    client = getattr(instance, "_client", None)
-    base_url = getattr(client, "base_url", None)
-    host = getattr(base_url, "host", None)
-    return host.lower() if isinstance(host, str) else ""
-
-
-def client_port(instance: Any) -> int | None:
-    """The port the resource's client talks to, when its base URL names one (``localhost:11434``)."""
-    client = getattr(instance, "_client", None)
-    port = getattr(getattr(client, "base_url", None), "port", None)
-    return port if isinstance(port, int) else None
+    """The host the resource's client talks to (``client_address`` without the port)."""
+    return client_address(instance)[0]
 
 
 def api_host(host: str, port: int | None) -> ApiHost | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from genai_footprint._data import data_dir
 from genai_footprint._registry._custom import check_model, model_row
 from genai_footprint._registry._hosts import ApiHost
-from genai_footprint._registry._loading import Registry, data_dir
+from genai_footprint._registry._loading import Registry
 from genai_footprint._registry._schema import (
     SCHEMA_VERSION,
     WARNING_MESSAGES,

@@ -32,15 +32,6 @@ from genai_footprint._registry._schema import (
 )
 
 
-def data_dir() -> Path:
-    """The registry folder: inside the installed package (wheel), else beside it (source checkout)."""
-    here = Path(__file__).resolve().parent.parent  # the genai_footprint folder
-    for candidate in (here / "_registry_data", here.parent / "registry"):
-        if (candidate / "models.json").is_file():
-            return candidate
-    raise RegistryError(f"registry data not found (looked in {here / '_registry_data'} and {here.parent / 'registry'})")
-
-
 def _read_json(path: Path) -> Any:
     try:
         with path.open("rb") as fh:
